@@ -1,0 +1,113 @@
+using System.Numerics;
+using Gated.Kernels;
+using Gated.Layers;
+using Gated.Memory;
+
+namespace Gated.Cells;
+
+/// <summary>
+/// The long short-term memory cell with PyTorch's semantics, one step forward and one step backward.
+/// </summary>
+/// <remarks>
+/// <para>Forward, for each live row:</para>
+/// <code>
+/// [a_i | a_f | a_g | a_o] = W_ih x_t + b_ih + W_hh h_{t−1} + b_hh
+/// i = f(a_i)   f_t = f(a_f)   g = g(a_g)   o = f(a_o)
+/// c_t = f_t ⊙ c_{t−1} + i ⊙ g
+/// h_t = o ⊙ h(c_t)
+/// </code>
+/// <para>where f is the gate activation (sigmoid), g the cell-input activation (tanh), h the cell-output
+/// activation (tanh), and the G = 4 row blocks of the stacked weights are in the order i | f | g | o.</para>
+/// <para>Saved for backward: i, f, g, o (Gates), c_{t−1}, c_t (Cell), h(c_t) (CellActivation).</para>
+/// <para>Backward, from δh = ∂L/∂h_t and δc = ∂L/∂c_t arriving from step t+1:</para>
+/// <code>
+/// δo = δh ⊙ h(c_t)                    δa_o = δo ⊙ f'(o)
+/// δc += δh ⊙ o ⊙ h'(h(c_t))
+/// δi = δc ⊙ g    δg = δc ⊙ i    δf = δc ⊙ c_{t−1}     (then each times its activation's derivative)
+/// δc_{t−1} = δc ⊙ f_t
+/// δh_{t−1} = [δa_i | δa_f | δa_g | δa_o] · W_hh
+/// </code>
+/// </remarks>
+internal sealed class LstmCell<T> : RecurrentCell<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly LstmOptions options;
+
+    public LstmCell(ParameterBlock<T> parameters, string suffix, int inputSize, int hiddenSize, LstmOptions options)
+        : base(parameters, suffix, inputSize, hiddenSize, gateCount: 4) => this.options = options;
+
+    public override bool HasCellState => true;
+
+    public override DirectionWorkspace<T> CreateWorkspace() =>
+        new(InputSize, HiddenSize, GateCount, hasCell: true, hasResetTerm: false, separateHiddenGradient: false);
+
+    public override void ForwardStep(DirectionWorkspace<T> ws, int t, int batch)
+    {
+        int h = HiddenSize, g = GateWidth, rowBase = t * ws.Batch;
+        Span<T> hp = ProjectHidden(ws, t, batch);
+        for (int row = 0; row < batch; row++)
+        {
+            int r0 = rowBase + row;
+            ReadOnlySpan<T> xp = ws.InputProjection.AsSpan(r0 * g, g);
+            ReadOnlySpan<T> hpRow = hp.Slice(row * g, g);
+            Span<T> gates = ws.Gates.AsSpan(r0 * g, g);
+            for (int j = 0; j < g; j++) gates[j] = xp[j] + hpRow[j];
+            options.GateActivation.Apply(gates[..(2 * h)]);                 // i, f
+            options.CellInputActivation.Apply(gates.Slice(2 * h, h));       // g
+            options.GateActivation.Apply(gates.Slice(3 * h, h));            // o
+
+            ReadOnlySpan<T> input = gates[..h], forget = gates.Slice(h, h), cellInput = gates.Slice(2 * h, h);
+            ReadOnlySpan<T> cPrev = ws.Cell.AsSpan(r0 * h, h);
+            Span<T> c = ws.Cell.AsSpan((r0 + ws.Batch) * h, h);
+            for (int j = 0; j < h; j++) c[j] = forget[j] * cPrev[j] + input[j] * cellInput[j];  // c_t = f ⊙ c_{t−1} + i ⊙ g
+            Span<T> cAct = ws.CellActivation.AsSpan(r0 * h, h);
+            c.CopyTo(cAct);
+            options.CellOutputActivation.Apply(cAct);
+            ReadOnlySpan<T> output = gates.Slice(3 * h, h);
+            Span<T> hNext = ws.Hidden.AsSpan((r0 + ws.Batch) * h, h);
+            for (int j = 0; j < h; j++) hNext[j] = output[j] * cAct[j];                         // h_t = o ⊙ h(c_t)
+        }
+    }
+
+    public override void BackwardStep(DirectionWorkspace<T> ws, int t, int batch)
+    {
+        int h = HiddenSize, g = GateWidth, rowBase = t * ws.Batch;
+        for (int row = 0; row < batch; row++)
+        {
+            int r0 = rowBase + row;
+            ReadOnlySpan<T> gates = ws.Gates.AsSpan(r0 * g, g);
+            ReadOnlySpan<T> input = gates[..h], forget = gates.Slice(h, h), cellInput = gates.Slice(2 * h, h), output = gates.Slice(3 * h, h);
+            ReadOnlySpan<T> cPrev = ws.Cell.AsSpan(r0 * h, h);
+            ReadOnlySpan<T> cAct = ws.CellActivation.AsSpan(r0 * h, h);
+            ReadOnlySpan<T> dh = ws.dHidden.AsSpan(row * h, h);
+            Span<T> dc = ws.dCell.AsSpan(row * h, h);
+            Span<T> dcPrev = ws.dCellPrev.AsSpan(row * h, h);
+            Span<T> dxp = ws.dInputProjection.AsSpan(r0 * g, g);
+            Span<T> dInputGate = dxp[..h], dForget = dxp.Slice(h, h), dCellInput = dxp.Slice(2 * h, h), dOutput = dxp.Slice(3 * h, h);
+
+            // h_t = o ⊙ h(c_t):  δo = δh ⊙ h(c_t);  δc += δh ⊙ o ⊙ h'(·)
+            Span<T> dcFromH = ws.StepScratch.AsSpan(row * h, h);
+            for (int j = 0; j < h; j++)
+            {
+                dOutput[j] = dh[j] * cAct[j];
+                dcFromH[j] = dh[j] * output[j];
+            }
+            options.CellOutputActivation.MultiplyByDerivative(cAct, dcFromH);
+            // c_t = f ⊙ c_{t−1} + i ⊙ g
+            for (int j = 0; j < h; j++)
+            {
+                T dcj = dc[j] + dcFromH[j];
+                dInputGate[j] = dcj * cellInput[j];
+                dCellInput[j] = dcj * input[j];
+                dForget[j] = dcj * cPrev[j];
+                dcPrev[j] = dcj * forget[j];
+            }
+            options.GateActivation.MultiplyByDerivative(input, dInputGate);
+            options.GateActivation.MultiplyByDerivative(forget, dForget);
+            options.CellInputActivation.MultiplyByDerivative(cellInput, dCellInput);
+            options.GateActivation.MultiplyByDerivative(output, dOutput);
+        }
+        // δh_{t−1} = δa · W_hh
+        Gemm.Multiply(false, false, batch, h, g, ws.dInputProjection.AsSpan(rowBase * g, batch * g), g,
+            Values(WeightHh, g * h), h, ws.dHiddenPrev.AsSpan(0, batch * h), h, accumulate: false);
+    }
+}

@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Gated.Kernels;
+
+/// <summary>
+/// General matrix multiply on row-major data, BLAS-style:
+/// C = op(A)·op(B), or C += op(A)·op(B) when <c>accumulate</c> is set, where op(X) is X or Xᵀ.
+/// </summary>
+/// <remarks>
+/// Shapes: op(A) is m×k, op(B) is k×n, C is m×n. <c>lda</c>, <c>ldb</c>, <c>ldc</c> are the row
+/// strides (elements between the starts of consecutive rows) of A, B and C as stored, so a
+/// column block of a wider matrix (one gate's rows of a stacked weight, say) is passed by offset and
+/// stride without copying.
+/// The three shapes a recurrent layer uses are vectorised with <see cref="Vector{T}"/>:
+/// <list type="bullet">
+/// <item>NN (C += A·B): row update C[i,:] += A[i,p]·B[p,:], vectors along n.</item>
+/// <item>NT (C += A·Bᵀ): dot products of rows of A and rows of B, vectors along k.</item>
+/// <item>TN (C += Aᵀ·B): outer-product updates C[i,:] += A[p,i]·B[p,:], vectors along n.</item>
+/// </list>
+/// TT and any tail shorter than a vector go to <see cref="ScalarGemm"/>, the reference this kernel
+/// is tested against. Arguments are checked once with <see cref="Debug.Assert(bool)"/>; callers at
+/// the public boundary validate shapes.
+/// </remarks>
+internal static class Gemm
+{
+    public static void Multiply<T>(bool transA, bool transB, int m, int n, int k,
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Debug.Assert(m >= 0 && n >= 0 && k >= 0);
+        if (m == 0 || n == 0) return;
+        if (k == 0)
+        {
+            if (!accumulate) ClearRows(c, m, n, ldc);
+            return;
+        }
+        if (!Vector.IsHardwareAccelerated || Vector<T>.Count == 1)
+        {
+            ScalarGemm.Multiply(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+            return;
+        }
+        switch ((transA, transB))
+        {
+            case (false, false): MultiplyNN(m, n, k, a, lda, b, ldb, c, ldc, accumulate); break;
+            case (false, true): MultiplyNT(m, n, k, a, lda, b, ldb, c, ldc, accumulate); break;
+            case (true, false): MultiplyTN(m, n, k, a, lda, b, ldb, c, ldc, accumulate); break;
+            default: ScalarGemm.Multiply(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate); break;
+        }
+    }
+
+    private static void ClearRows<T>(Span<T> c, int m, int n, int ldc)
+    {
+        for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
+    }
+
+    // C[i,:] (+)= Σ_p A[i,p] · B[p,:]
+    private static void MultiplyNN<T>(int m, int n, int k, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int width = Vector<T>.Count;
+        int vectorEnd = n - n % width;
+        ref T bRef = ref MemoryMarshal.GetReference(b);
+        for (int i = 0; i < m; i++)
+        {
+            Span<T> cRow = c.Slice(i * ldc, n);
+            if (!accumulate) cRow.Clear();
+            ref T cRef = ref MemoryMarshal.GetReference(cRow);
+            ReadOnlySpan<T> aRow = a.Slice(i * lda, k);
+            for (int p = 0; p < k; p++)
+            {
+                T aip = aRow[p];
+                var av = new Vector<T>(aip);
+                nuint bRow = (nuint)(p * ldb);
+                int j = 0;
+                for (; j < vectorEnd; j += width)
+                {
+                    ref T cj = ref Unsafe.Add(ref cRef, j);
+                    Vector.StoreUnsafe(Vector.LoadUnsafe(ref cj) + av * Vector.LoadUnsafe(ref bRef, bRow + (nuint)j), ref cj);
+                }
+                for (; j < n; j++) Unsafe.Add(ref cRef, j) += aip * Unsafe.Add(ref bRef, (int)bRow + j);
+            }
+        }
+    }
+
+    // C[i,j] (+)= Σ_p A[i,p] · B[j,p]
+    private static void MultiplyNT<T>(int m, int n, int k, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < m; i++)
+        {
+            ReadOnlySpan<T> aRow = a.Slice(i * lda, k);
+            Span<T> cRow = c.Slice(i * ldc, n);
+            for (int j = 0; j < n; j++)
+            {
+                T dot = Dot(aRow, b.Slice(j * ldb, k));
+                cRow[j] = accumulate ? cRow[j] + dot : dot;
+            }
+        }
+    }
+
+    // C[i,:] (+)= Σ_p A[p,i] · B[p,:]
+    private static void MultiplyTN<T>(int m, int n, int k, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (!accumulate) ClearRows(c, m, n, ldc);
+        int width = Vector<T>.Count;
+        int vectorEnd = n - n % width;
+        for (int p = 0; p < k; p++)
+        {
+            ReadOnlySpan<T> aRow = a.Slice(p * lda, m);
+            ref T bRef = ref MemoryMarshal.GetReference(b.Slice(p * ldb, n));
+            for (int i = 0; i < m; i++)
+            {
+                T api = aRow[i];
+                var av = new Vector<T>(api);
+                ref T cRef = ref MemoryMarshal.GetReference(c.Slice(i * ldc, n));
+                int j = 0;
+                for (; j < vectorEnd; j += width)
+                {
+                    ref T cj = ref Unsafe.Add(ref cRef, j);
+                    Vector.StoreUnsafe(Vector.LoadUnsafe(ref cj) + av * Vector.LoadUnsafe(ref bRef, (nuint)j), ref cj);
+                }
+                for (; j < n; j++) Unsafe.Add(ref cRef, j) += api * Unsafe.Add(ref bRef, j);
+            }
+        }
+    }
+
+    /// <summary>Σ x[i]·y[i], vectorised; the tail is summed by scalar code.</summary>
+    public static T Dot<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Debug.Assert(x.Length == y.Length);
+        int width = Vector<T>.Count;
+        int vectorEnd = x.Length - x.Length % width;
+        ref T xRef = ref MemoryMarshal.GetReference(x);
+        ref T yRef = ref MemoryMarshal.GetReference(y);
+        var acc0 = Vector<T>.Zero;
+        var acc1 = Vector<T>.Zero;
+        int i = 0;
+        for (; i + 2 * width <= vectorEnd; i += 2 * width)
+        {
+            acc0 += Vector.LoadUnsafe(ref xRef, (nuint)i) * Vector.LoadUnsafe(ref yRef, (nuint)i);
+            acc1 += Vector.LoadUnsafe(ref xRef, (nuint)(i + width)) * Vector.LoadUnsafe(ref yRef, (nuint)(i + width));
+        }
+        for (; i < vectorEnd; i += width)
+            acc0 += Vector.LoadUnsafe(ref xRef, (nuint)i) * Vector.LoadUnsafe(ref yRef, (nuint)i);
+        T sum = Vector.Sum(acc0 + acc1);
+        for (; i < x.Length; i++) sum += Unsafe.Add(ref xRef, i) * Unsafe.Add(ref yRef, i);
+        return sum;
+    }
+}
+
+/// <summary>
+/// The plain triple-loop matrix multiply: the algorithmic reference that <see cref="Gemm"/> is
+/// checked against, and its fall-back for shapes it does not vectorise. Same contract as
+/// <see cref="Gemm.Multiply{T}"/>.
+/// </summary>
+internal static class ScalarGemm
+{
+    public static void Multiply<T>(bool transA, bool transB, int m, int n, int k,
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                T sum = T.Zero;
+                for (int p = 0; p < k; p++)
+                {
+                    T aip = transA ? a[p * lda + i] : a[i * lda + p];
+                    T bpj = transB ? b[j * ldb + p] : b[p * ldb + j];
+                    sum += aip * bpj;
+                }
+                ref T cij = ref c[i * ldc + j];
+                cij = accumulate ? cij + sum : sum;
+            }
+        }
+    }
+}

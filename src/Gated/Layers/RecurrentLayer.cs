@@ -1,0 +1,444 @@
+using System.Numerics;
+using Gated.Cells;
+using Gated.Memory;
+
+namespace Gated.Layers;
+
+/// <summary>
+/// A stack of recurrent layers (GRU, LSTM or plain RNN), optionally bidirectional, trained by
+/// backpropagation through time: the equivalent of PyTorch's <c>nn.GRU</c> / <c>nn.LSTM</c> /
+/// <c>nn.RNN</c>, with every GRU convention as an option (see <see cref="RecurrentOptions"/>).
+/// </summary>
+/// <remarks>
+/// <para>Shapes: T steps, B batch, I input size, H hidden size, L layers, D directions (2 when
+/// bidirectional). Input (T, B, I) or (B, T, I) with <see cref="RecurrentOptions.BatchFirst"/>;
+/// output (T, B, D·H); states (L·D, B, H).</para>
+/// <para>Layer k &gt; 0 reads the concatenation [forward | reverse] of layer k−1's outputs, after
+/// dropout in training. The reverse direction reads each sequence reversed within its own length.
+/// Sequences of different lengths are given by <c>lengths</c>: padded steps change neither the
+/// state nor any gradient, their output is zero, and h_n holds each sequence's state at its own
+/// last step (PyTorch's packed-sequence semantics). Internally the batch is sorted by decreasing
+/// length so that each step works on a prefix of rows.</para>
+/// <para><see cref="Forward"/> keeps what <see cref="Backward"/> needs; <see cref="Backward"/>
+/// adds (+=) into <see cref="ParameterBlock{T}.Gradients"/>, so call
+/// <see cref="ParameterBlock{T}.ZeroGradients"/> once per optimisation step. A layer is not thread-safe.</para>
+/// </remarks>
+/// <typeparam name="T"><see cref="float"/> for real work, <see cref="double"/> for checking.</typeparam>
+public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly RecurrentCell<T>[] cells;            // [layer·D + direction]
+    private readonly DirectionWorkspace<T>[] workspaces;  // [layer·D + direction]
+    private readonly T[][] layerOutputs;                  // [layer] (T, B, D·H), sorted rows
+    private readonly T[][] dropoutMasks;                  // [layer] (T, B, D·H): 0 or 1/(1−p), for the input of layer k ≥ 1
+    private readonly T[][] layerInputs;                   // [layer] (T, B, D·H): dropped-out input of layer k ≥ 1
+    private T[] sortedInput = [];                         // (T, B, I)
+    private T[] dOutput = [];                             // (T, B, D·H)
+    private T[] dLayerInput = [];                         // (T, B, max(I, D·H))
+    private int[] order = [];                             // sorted row → original batch index
+    private int[] sortedLengths = [];                     // (B)
+    private int[] batchSizes = [];                        // (T)
+    private int steps, batch;
+    private bool hasForward;
+    private bool dropoutApplied;
+
+    /// <summary>Creates a layer stack with freshly initialised weights.</summary>
+    /// <param name="options">Sizes and conventions; validated here.</param>
+    /// <param name="seed">Seed for the weights and the dropout masks; null draws one.</param>
+    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    public RecurrentLayer(RecurrentOptions options, int? seed = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Options = options;
+        Parameters = new ParameterBlock<T>(ParameterLayout(options));
+        int d = options.Directions, l = options.NumLayers;
+        cells = new RecurrentCell<T>[l * d];
+        workspaces = new DirectionWorkspace<T>[l * d];
+        for (int layer = 0; layer < l; layer++)
+        {
+            for (int direction = 0; direction < d; direction++)
+            {
+                var cell = CreateCell(Parameters, options, layer, direction);
+                cells[layer * d + direction] = cell;
+                workspaces[layer * d + direction] = cell.CreateWorkspace();
+            }
+        }
+        layerOutputs = new T[l][];
+        dropoutMasks = new T[l][];
+        layerInputs = new T[l][];
+        for (int i = 0; i < l; i++) { layerOutputs[i] = []; dropoutMasks[i] = []; layerInputs[i] = []; }
+        var random = seed is int s ? new Random(s) : new Random();
+        Initializer.Initialize(Parameters, options, random);
+        DropoutRandom = seed is int s2 ? new Random(unchecked(s2 * 31 + 17)) : new Random();
+    }
+
+    /// <summary>The options this layer was built with.</summary>
+    public RecurrentOptions Options { get; }
+
+    /// <summary>All weights and biases (PyTorch state_dict names and order) and their gradients.</summary>
+    public ParameterBlock<T> Parameters { get; }
+
+    /// <summary>When true (the default, as PyTorch modules), dropout between layers is applied.</summary>
+    public bool Training { get; set; } = true;
+
+    /// <summary>The source of dropout masks; replace it to make a run repeatable.</summary>
+    public Random DropoutRandom { get; set; }
+
+    /// <summary>The PyTorch state_dict names and shapes of a stack's parameters, in order.</summary>
+    public static IEnumerable<(string Name, int[] Shape)> ParameterLayout(RecurrentOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        int g = options.GateCount * options.HiddenSize, h = options.HiddenSize;
+        for (int layer = 0; layer < options.NumLayers; layer++)
+        {
+            int inputSize = layer == 0 ? options.InputSize : options.OutputSize;
+            for (int direction = 0; direction < options.Directions; direction++)
+            {
+                string suffix = Suffix(layer, direction);
+                yield return ("weight_ih" + suffix, [g, inputSize]);
+                yield return ("weight_hh" + suffix, [g, h]);
+                if (options.Bias != BiasMode.None) yield return ("bias_ih" + suffix, [g]);
+                if (options.Bias == BiasMode.InputAndHidden) yield return ("bias_hh" + suffix, [g]);
+            }
+        }
+    }
+
+    /// <summary>The name suffix of a layer and direction: <c>_l0</c>, <c>_l0_reverse</c>, …</summary>
+    public static string Suffix(int layer, int direction) => $"_l{layer}" + (direction == 1 ? "_reverse" : "");
+
+    /// <summary>Runs the stack over a batch of sequences.</summary>
+    /// <param name="input">(T, B, I), or (B, T, I) when batch-first.</param>
+    /// <param name="initialHidden">h_0 (L·D, B, H); zeros when null.</param>
+    /// <param name="initialCell">c_0 (L·D, B, H) for the LSTM; zeros when null.</param>
+    /// <param name="lengths">Each sequence's length, 1..T; all T when null. Need not be sorted.</param>
+    /// <exception cref="ArgumentException">A shape or a length does not fit.</exception>
+    public RecurrentResult<T> Forward(Tensor<T> input, Tensor<T>? initialHidden = null, Tensor<T>? initialCell = null, IReadOnlyList<int>? lengths = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var o = Options;
+        if (input.Rank != 3 || input.Dim(2) != o.InputSize)
+            throw new ArgumentException($"input must be {(o.BatchFirst ? "(B, T, I)" : "(T, B, I)")} with I = {o.InputSize}, got {input.ShapeText}.", nameof(input));
+        int t = o.BatchFirst ? input.Dim(1) : input.Dim(0), b = o.BatchFirst ? input.Dim(0) : input.Dim(1);
+        if (t == 0 || b == 0) throw new ArgumentException($"input has no steps or no sequences: {input.ShapeText}.", nameof(input));
+        int stateCount = o.NumLayers * o.Directions;
+        CheckState(initialHidden, stateCount, b, nameof(initialHidden));
+        if (initialCell is not null && o.Cell != CellKind.Lstm) throw new ArgumentException("initialCell is only for the LSTM.", nameof(initialCell));
+        CheckState(initialCell, stateCount, b, nameof(initialCell));
+        PrepareBatch(t, b, lengths);
+
+        // Input, sorted by decreasing length and time-major, zero at padded steps.
+        int inputSize = o.InputSize;
+        Grow(ref sortedInput, t * b * inputSize);
+        Array.Clear(sortedInput, 0, t * b * inputSize);
+        for (int row = 0; row < b; row++)
+            for (int step = 0; step < sortedLengths[row]; step++)
+                InputRow(input, step, order[row]).CopyTo(sortedInput.AsSpan((step * b + row) * inputSize, inputSize));
+
+        int d = o.Directions, h = o.HiddenSize, width = o.OutputSize;
+        dropoutApplied = Training && o.Dropout > 0 && o.NumLayers > 1;
+        for (int layer = 0; layer < o.NumLayers; layer++)
+        {
+            T[] layerInput = sortedInput;
+            int layerInputSize = inputSize;
+            if (layer > 0)
+            {
+                layerInputSize = width;
+                layerInput = layerOutputs[layer - 1];
+                if (dropoutApplied) layerInput = ApplyDropout(layer);
+            }
+            Grow(ref layerOutputs[layer], t * b * width);
+            T[] output = layerOutputs[layer];
+            Array.Clear(output, 0, t * b * width);
+            for (int direction = 0; direction < d; direction++)
+            {
+                var cell = cells[layer * d + direction];
+                var ws = workspaces[layer * d + direction];
+                ws.Resize(t, b);
+                batchSizes.AsSpan(0, t).CopyTo(ws.BatchSizes);
+                CopyInDirection(layerInput, layerInputSize, ws.Input, direction, accumulate: false);
+                Array.Clear(ws.Hidden, 0, (t + 1) * b * h);
+                if (ws.HasCell) Array.Clear(ws.Cell, 0, (t + 1) * b * h);
+                int state = layer * d + direction;
+                for (int row = 0; row < b; row++)
+                {
+                    if (initialHidden is not null) initialHidden.Data.AsSpan((state * b + order[row]) * h, h).CopyTo(ws.Hidden.AsSpan(row * h, h));
+                    if (initialCell is not null) initialCell.Data.AsSpan((state * b + order[row]) * h, h).CopyTo(ws.Cell.AsSpan(row * h, h));
+                }
+
+                cell.ProjectInputs(ws);
+                for (int step = 0; step < t; step++) cell.ForwardStep(ws, step, batchSizes[step]);
+
+                // Output columns [direction·H, (direction+1)·H), back in each sequence's own time order.
+                for (int step = 0; step < t; step++)
+                {
+                    for (int row = 0; row < batchSizes[step]; row++)
+                    {
+                        int time = direction == 0 ? step : sortedLengths[row] - 1 - step;
+                        ws.Hidden.AsSpan(((step + 1) * b + row) * h, h).CopyTo(output.AsSpan((time * b + row) * width + direction * h, h));
+                    }
+                }
+            }
+        }
+
+        hasForward = true;
+        return new RecurrentResult<T>(
+            OutputToUserLayout(layerOutputs[o.NumLayers - 1], width),
+            FinalStates(cellState: false),
+            o.Cell == CellKind.Lstm ? FinalStates(cellState: true) : null);
+    }
+
+    /// <summary>
+    /// Backpropagates through the last <see cref="Forward"/>: adds the parameter gradients into
+    /// <see cref="ParameterBlock{T}.Gradients"/> and returns the gradients of the input and initial states.
+    /// </summary>
+    /// <param name="gradOutput">∂L/∂output, shaped as the output; values at padded steps are ignored.</param>
+    /// <param name="gradHidden">∂L/∂h_n (L·D, B, H), or null for zero.</param>
+    /// <param name="gradCell">∂L/∂c_n for the LSTM, or null for zero.</param>
+    /// <exception cref="InvalidOperationException">No forward pass has been run.</exception>
+    /// <exception cref="ArgumentException">A shape does not match the forward pass.</exception>
+    public RecurrentGradients<T> Backward(Tensor<T> gradOutput, Tensor<T>? gradHidden = null, Tensor<T>? gradCell = null)
+    {
+        ArgumentNullException.ThrowIfNull(gradOutput);
+        if (!hasForward) throw new InvalidOperationException("Backward needs a Forward first.");
+        var o = Options;
+        int t = steps, b = batch, d = o.Directions, h = o.HiddenSize, width = o.OutputSize, stateCount = o.NumLayers * d;
+        int[] outputShape = o.BatchFirst ? [b, t, width] : [t, b, width];
+        if (!gradOutput.HasShape(outputShape))
+            throw new ArgumentException($"gradOutput must have the output's shape ({string.Join(", ", outputShape)}), got {gradOutput.ShapeText}.", nameof(gradOutput));
+        CheckState(gradHidden, stateCount, b, nameof(gradHidden));
+        if (gradCell is not null && o.Cell != CellKind.Lstm) throw new ArgumentException("gradCell is only for the LSTM.", nameof(gradCell));
+        CheckState(gradCell, stateCount, b, nameof(gradCell));
+
+        // ∂L/∂output, sorted and time-major; padded steps stay zero.
+        Grow(ref dOutput, t * b * width);
+        Array.Clear(dOutput, 0, t * b * width);
+        for (int row = 0; row < b; row++)
+            for (int step = 0; step < sortedLengths[row]; step++)
+                OutputRow(gradOutput, step, order[row], width).CopyTo(dOutput.AsSpan((step * b + row) * width, width));
+
+        var gradInitialHidden = new Tensor<T>(stateCount, b, h);
+        var gradInitialCell = o.Cell == CellKind.Lstm ? new Tensor<T>(stateCount, b, h) : null;
+        Grow(ref dLayerInput, t * b * Math.Max(o.InputSize, width));
+
+        for (int layer = o.NumLayers - 1; layer >= 0; layer--)
+        {
+            int layerInputSize = layer == 0 ? o.InputSize : width;
+            Array.Clear(dLayerInput, 0, t * b * layerInputSize);
+            for (int direction = 0; direction < d; direction++)
+            {
+                var cell = cells[layer * d + direction];
+                var ws = workspaces[layer * d + direction];
+                int state = layer * d + direction;
+                ws.ResizeGradients();
+                int g = cell.GateCount * h;
+                Array.Clear(ws.dInputProjection, 0, t * b * g);
+                if (!ReferenceEquals(ws.dHiddenProjection, ws.dInputProjection)) Array.Clear(ws.dHiddenProjection, 0, t * b * g);
+
+                for (int step = t - 1; step >= 0; step--)
+                {
+                    int live = batchSizes[step], liveNext = step + 1 < t ? batchSizes[step + 1] : 0;
+                    // Sequences whose last step is this one start from ∂L/∂h_n (and ∂L/∂c_n).
+                    for (int row = liveNext; row < live; row++)
+                    {
+                        SetStateRow(ws.dHidden.AsSpan(row * h, h), gradHidden, state, order[row], b, h);
+                        if (ws.HasCell) SetStateRow(ws.dCell.AsSpan(row * h, h), gradCell, state, order[row], b, h);
+                    }
+                    // δh_t += ∂L/∂output_t for this direction's columns.
+                    for (int row = 0; row < live; row++)
+                    {
+                        int time = direction == 0 ? step : sortedLengths[row] - 1 - step;
+                        ReadOnlySpan<T> dOut = dOutput.AsSpan((time * b + row) * width + direction * h, h);
+                        Span<T> dh = ws.dHidden.AsSpan(row * h, h);
+                        for (int j = 0; j < h; j++) dh[j] += dOut[j];
+                    }
+                    cell.BackwardStep(ws, step, live);
+                    ws.SwapHiddenGradients();
+                }
+
+                for (int row = 0; row < b; row++)
+                {
+                    ws.dHidden.AsSpan(row * h, h).CopyTo(gradInitialHidden.Data.AsSpan((state * b + order[row]) * h, h));
+                    if (gradInitialCell is not null) ws.dCell.AsSpan(row * h, h).CopyTo(gradInitialCell.Data.AsSpan((state * b + order[row]) * h, h));
+                }
+                cell.FinishBackward(ws);
+                CopyInDirection(ws.dInput, layerInputSize, dLayerInput, direction, accumulate: true, fromDirection: true);
+            }
+
+            if (layer > 0)
+            {
+                // The gradient reaching layer k−1's output, through dropout.
+                Span<T> dPrevious = dOutput.AsSpan(0, t * b * width);
+                dLayerInput.AsSpan(0, t * b * width).CopyTo(dPrevious);
+                if (dropoutApplied)
+                {
+                    ReadOnlySpan<T> mask = dropoutMasks[layer].AsSpan(0, t * b * width);
+                    for (int i = 0; i < dPrevious.Length; i++) dPrevious[i] *= mask[i];
+                }
+            }
+        }
+
+        return new RecurrentGradients<T>(InputToUserLayout(dLayerInput, o.InputSize), gradInitialHidden, gradInitialCell);
+    }
+
+    /// <summary>Creates a stream that advances the stack one step at a time for a fixed batch, keeping its state (unidirectional stacks only).</summary>
+    /// <exception cref="NotSupportedException">The stack is bidirectional: its reverse direction needs the whole sequence.</exception>
+    public RecurrentStream<T> CreateStream(int batchSize = 1) => new(this, cells, batchSize);
+
+    /// <inheritdoc/>
+    public override string ToString() => Options.ToString();
+
+    private static RecurrentCell<T> CreateCell(ParameterBlock<T> parameters, RecurrentOptions o, int layer, int direction)
+    {
+        string suffix = Suffix(layer, direction);
+        int inputSize = layer == 0 ? o.InputSize : o.OutputSize;
+        return o.Cell switch
+        {
+            CellKind.Gru => new GruCell<T>(parameters, suffix, inputSize, o.HiddenSize, o.Gru),
+            CellKind.Lstm => new LstmCell<T>(parameters, suffix, inputSize, o.HiddenSize, o.Lstm),
+            _ => new RnnCell<T>(parameters, suffix, inputSize, o.HiddenSize, o.RnnNonlinearity),
+        };
+    }
+
+    private void CheckState(Tensor<T>? state, int count, int b, string name)
+    {
+        if (state is not null && !state.HasShape(count, b, Options.HiddenSize))
+            throw new ArgumentException($"{name} must be (L·D, B, H) = ({count}, {b}, {Options.HiddenSize}), got {state.ShapeText}.", name);
+    }
+
+    /// <summary>Validates the lengths and sorts the batch by decreasing length (stable), filling order, sortedLengths and batchSizes.</summary>
+    private void PrepareBatch(int t, int b, IReadOnlyList<int>? lengths)
+    {
+        if (lengths is not null && lengths.Count != b)
+            throw new ArgumentException($"lengths has {lengths.Count} entries for a batch of {b}.", nameof(lengths));
+        steps = t;
+        batch = b;
+        Grow(ref order, b);
+        Grow(ref sortedLengths, b);
+        Grow(ref batchSizes, t);
+        for (int row = 0; row < b; row++)
+        {
+            int length = lengths?[row] ?? t;
+            if (length < 1 || length > t)
+                throw new ArgumentException($"lengths[{row}] = {length} is outside 1..{t}.", nameof(lengths));
+            order[row] = row;
+            sortedLengths[row] = length;
+        }
+        // Insertion sort by decreasing length keeps equal lengths in their original order (stable).
+        for (int i = 1; i < b; i++)
+        {
+            int index = order[i], length = sortedLengths[i], j = i - 1;
+            while (j >= 0 && sortedLengths[j] < length)
+            {
+                order[j + 1] = order[j];
+                sortedLengths[j + 1] = sortedLengths[j];
+                j--;
+            }
+            order[j + 1] = index;
+            sortedLengths[j + 1] = length;
+        }
+        for (int step = 0; step < t; step++)
+        {
+            int live = 0;
+            while (live < b && sortedLengths[live] > step) live++;
+            batchSizes[step] = live;
+        }
+    }
+
+    /// <summary>
+    /// Copies (T, B, n) data between a layer's own time order and a direction's: the reverse direction
+    /// sees each sequence reversed within its length. Padded steps are left zero.
+    /// </summary>
+    private void CopyInDirection(T[] source, int n, T[] destination, int direction, bool accumulate, bool fromDirection = false)
+    {
+        int t = steps, b = batch;
+        if (!accumulate) Array.Clear(destination, 0, t * b * n);
+        for (int step = 0; step < t; step++)
+        {
+            for (int row = 0; row < batchSizes[step]; row++)
+            {
+                int time = direction == 0 ? step : sortedLengths[row] - 1 - step;
+                int from = fromDirection ? step : time, to = fromDirection ? time : step;
+                ReadOnlySpan<T> src = source.AsSpan((from * b + row) * n, n);
+                Span<T> dst = destination.AsSpan((to * b + row) * n, n);
+                if (accumulate) for (int j = 0; j < n; j++) dst[j] += src[j];
+                else src.CopyTo(dst);
+            }
+        }
+    }
+
+    /// <summary>Inverted dropout on layer k−1's output: the input of layer k is out ⊙ m with m ∈ {0, 1/(1−p)}.</summary>
+    private T[] ApplyDropout(int layer)
+    {
+        int n = steps * batch * Options.OutputSize;
+        Grow(ref dropoutMasks[layer], n);
+        Grow(ref layerInputs[layer], n);
+        T[] mask = dropoutMasks[layer], dropped = layerInputs[layer], source = layerOutputs[layer - 1];
+        double p = Options.Dropout;
+        T keep = T.One / T.CreateChecked(1 - p);
+        for (int i = 0; i < n; i++)
+        {
+            mask[i] = DropoutRandom.NextDouble() < p ? T.Zero : keep;
+            dropped[i] = source[i] * mask[i];
+        }
+        return dropped;
+    }
+
+    private Tensor<T> FinalStates(bool cellState)
+    {
+        int d = Options.Directions, h = Options.HiddenSize, b = batch;
+        var states = new Tensor<T>(Options.NumLayers * d, b, h);
+        for (int state = 0; state < states.Dim(0); state++)
+        {
+            var ws = workspaces[state];
+            T[] source = cellState ? ws.Cell : ws.Hidden;
+            for (int row = 0; row < b; row++)
+                source.AsSpan((sortedLengths[row] * b + row) * h, h).CopyTo(states.Data.AsSpan((state * b + order[row]) * h, h));
+        }
+        return states;
+    }
+
+    private static void SetStateRow(Span<T> destination, Tensor<T>? states, int state, int originalRow, int b, int h)
+    {
+        if (states is null) destination.Clear();
+        else states.Data.AsSpan((state * b + originalRow) * h, h).CopyTo(destination);
+    }
+
+    private ReadOnlySpan<T> InputRow(Tensor<T> input, int step, int originalRow)
+    {
+        int i = Options.InputSize;
+        int index = Options.BatchFirst ? (originalRow * steps + step) : (step * batch + originalRow);
+        return input.Data.AsSpan(index * i, i);
+    }
+
+    private ReadOnlySpan<T> OutputRow(Tensor<T> output, int step, int originalRow, int width)
+    {
+        int index = Options.BatchFirst ? (originalRow * steps + step) : (step * batch + originalRow);
+        return output.Data.AsSpan(index * width, width);
+    }
+
+    /// <summary>Sorted, time-major (T, B, n) → the user's order and layout.</summary>
+    private Tensor<T> OutputToUserLayout(T[] sorted, int n) => ToUserLayout(sorted, n);
+
+    private Tensor<T> InputToUserLayout(T[] sorted, int n) => ToUserLayout(sorted, n);
+
+    private Tensor<T> ToUserLayout(T[] sorted, int n)
+    {
+        int t = steps, b = batch;
+        var result = Options.BatchFirst ? new Tensor<T>(b, t, n) : new Tensor<T>(t, b, n);
+        for (int row = 0; row < b; row++)
+        {
+            int original = order[row];
+            for (int step = 0; step < sortedLengths[row]; step++)
+            {
+                int index = Options.BatchFirst ? (original * t + step) : (step * b + original);
+                sorted.AsSpan((step * b + row) * n, n).CopyTo(result.Data.AsSpan(index * n, n));
+            }
+        }
+        return result;
+    }
+
+    private static void Grow<TElement>(ref TElement[] buffer, int length)
+    {
+        if (buffer.Length < length) buffer = new TElement[length];
+    }
+}
