@@ -1,0 +1,20 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
+using Gated.Cli.Commands;
+
+// Exit codes: 0 success, 1 failure (bad data file, I/O error, divergence), 2 usage error, 130 cancelled.
+var root = new RootCommand("Gated: GRU, LSTM and RNN networks trained by backpropagation through time, in pure C#.");
+root.Subcommands.Add(DemoCommand.Create());
+
+ParseResult parse = root.Parse(args);
+if (parse.Errors.Count > 0 && parse.Action is ParseErrorAction)
+{
+    // One line naming the problem, instead of the error list followed by the whole help text.
+    // An unknown word explains more than "Required command was not provided", so it goes first.
+    string command = parse.CommandResult.Command == root ? "gated" : "gated " + parse.CommandResult.Command.Name;
+    string message = parse.Errors.Select(e => e.Message).OrderBy(m => m.StartsWith("Unrecognized", StringComparison.Ordinal) ? 0 : 1).First();
+    message = string.Join(' ', message.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+    Console.Error.WriteLine($"{command}: {message} (see '{command} --help')");
+    return ExitCodes.Usage;
+}
+return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });

@@ -1,0 +1,51 @@
+using System.Numerics;
+using Gated.Memory;
+
+namespace Gated.Training;
+
+/// <summary>Gradient-norm clipping over several parameter blocks, as one vector.</summary>
+public static class GradientClipping
+{
+    /// <summary>The global L2 norm √(Σ g²) of the gradients of all blocks, accumulated in double.</summary>
+    /// <param name="blocks">The parameter blocks.</param>
+    public static double GlobalNorm<T>(IEnumerable<ParameterBlock<T>> blocks) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(blocks);
+        double sum = 0;
+        foreach (var block in blocks)
+        {
+            ArgumentNullException.ThrowIfNull(block, nameof(blocks));
+            foreach (T g in block.Gradients)
+            {
+                double d = double.CreateTruncating(g);
+                sum += d * d;
+            }
+        }
+        return Math.Sqrt(sum);
+    }
+
+    /// <summary>
+    /// Computes the global L2 norm of the gradients of all blocks and, when it is above
+    /// <paramref name="maxNorm"/>, multiplies every gradient by maxNorm / norm so that the norm
+    /// becomes <paramref name="maxNorm"/> (PyTorch's <c>clip_grad_norm_</c> divides by norm + 1e-6 instead).
+    /// A norm that is not finite (NaN or ∞) leaves the gradients unchanged; check the returned value.
+    /// </summary>
+    /// <param name="blocks">The parameter blocks, clipped together as one vector.</param>
+    /// <param name="maxNorm">The largest norm allowed, &gt; 0.</param>
+    /// <returns>The norm before clipping.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxNorm"/> is not positive.</exception>
+    public static double ClipByGlobalNorm<T>(IEnumerable<ParameterBlock<T>> blocks, double maxNorm) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(blocks);
+        if (!(maxNorm > 0)) throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "The maximum norm must be > 0.");
+        var list = blocks as IReadOnlyCollection<ParameterBlock<T>> ?? blocks.ToArray();
+        double norm = GlobalNorm(list);
+        if (double.IsFinite(norm) && norm > maxNorm)
+        {
+            T scale = T.CreateChecked(maxNorm / norm);
+            foreach (var block in list)
+                foreach (ref T g in block.Gradients.AsSpan()) g *= scale;
+        }
+        return norm;
+    }
+}

@@ -1,0 +1,94 @@
+using Gated.Training;
+
+namespace Gated.Tests.Training;
+
+public sealed class BernoulliNllTests
+{
+    private static double Direct(double a, double y)
+    {
+        double p = 1 / (1 + Math.Exp(-a));
+        return -(y * Math.Log(p) + (1 - y) * Math.Log(1 - p));
+    }
+
+    [Theory]
+    [InlineData(0.0, 0.0)]
+    [InlineData(0.0, 1.0)]
+    [InlineData(1.5, 1.0)]
+    [InlineData(1.5, 0.0)]
+    [InlineData(-2.25, 1.0)]
+    [InlineData(-2.25, 0.0)]
+    [InlineData(7.0, 0.3)]
+    [InlineData(-12.0, 0.0)]
+    public void ElementMatchesTheDirectFormula(double a, double y) =>
+        Assert.Equal(Direct(a, y), BernoulliNll.Element(a, y), 1e-12);
+
+    [Fact]
+    public void ZeroLogitsCostLog2PerKey()
+    {
+        var logits = new float[88];
+        var targets = new float[88];
+        targets[10] = 1;
+        Assert.Equal(88 * Math.Log(2), BernoulliNll.Loss<float>(logits, targets), 1e-9);
+    }
+
+    [Theory]
+    [InlineData(800.0, 0.0, 800.0)]
+    [InlineData(800.0, 1.0, 0.0)]
+    [InlineData(-800.0, 1.0, 800.0)]
+    [InlineData(-800.0, 0.0, 0.0)]
+    [InlineData(40.0, 0.0, 40.0)]
+    public void LargeLogitsStayFiniteAndExact(double a, double y, double expected)
+    {
+        Assert.Equal(expected, BernoulliNll.Element(a, y), 1e-12);
+        double[] grad = new double[1];
+        BernoulliNll.LossAndGradient<double>([a], [y], grad);
+        Assert.True(double.IsFinite(grad[0]));
+        Assert.Equal((a > 0 ? 1 : 0) - y, grad[0], 1e-12);
+    }
+
+    [Fact]
+    public void GradientMatchesSigmoidMinusTargetAndFiniteDifferences()
+    {
+        var random = new Random(3);
+        int n = 64;
+        var a = new double[n];
+        var y = new double[n];
+        for (int i = 0; i < n; i++) { a[i] = (random.NextDouble() * 2 - 1) * 6; y[i] = random.Next(2); }
+        var grad = new double[n];
+        double loss = BernoulliNll.LossAndGradient<double>(a, y, grad);
+        Assert.Equal(BernoulliNll.Loss<double>(a, y), loss, 1e-12);
+        double direct = 0;
+        for (int i = 0; i < n; i++) direct += Direct(a[i], y[i]);
+        Assert.Equal(direct, loss, 1e-10);
+        const double h = 1e-5;
+        for (int i = 0; i < n; i++)
+        {
+            Assert.Equal(1 / (1 + Math.Exp(-a[i])) - y[i], grad[i], 1e-12);
+            double plus = BernoulliNll.Element(a[i] + h, y[i]), minus = BernoulliNll.Element(a[i] - h, y[i]);
+            Assert.Equal((plus - minus) / (2 * h), grad[i], 1e-8);
+        }
+    }
+
+    [Fact]
+    public void ScaleAppliesToTheGradientOnlyAndInPlaceWorks()
+    {
+        float[] logits = [0.5f, -1f, 2f];
+        float[] targets = [1f, 0f, 0f];
+        float[] expected = new float[3];
+        double loss = BernoulliNll.LossAndGradient<float>(logits, targets, expected);
+        double scaled = BernoulliNll.LossAndGradient<float>(logits, targets, logits, 0.25);
+        Assert.Equal(loss, scaled, 1e-12);
+        for (int i = 0; i < 3; i++) Assert.Equal(expected[i] * 0.25f, logits[i], 1e-7f);
+        Assert.Throws<ArgumentException>(() => BernoulliNll.Loss<float>(new float[2], new float[3]));
+        Assert.Throws<ArgumentException>(() => BernoulliNll.LossAndGradient<float>(new float[2], new float[2], new float[1]));
+    }
+
+    [Fact]
+    public void SigmoidIsStable()
+    {
+        Assert.Equal(0.5, BernoulliNll.Sigmoid(0));
+        Assert.Equal(1.0, BernoulliNll.Sigmoid(1000));
+        Assert.Equal(0.0, BernoulliNll.Sigmoid(-1000));
+        Assert.Equal(1 / (1 + Math.Exp(3)), BernoulliNll.Sigmoid(-3), 1e-15);
+    }
+}
