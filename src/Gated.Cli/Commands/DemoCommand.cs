@@ -228,7 +228,7 @@ internal static class DemoCommand
         {
             var watch = Stopwatch.StartNew();
             var progress = report is null ? null : new SyncProgress<MusicProgress>(report);
-            var train = model.TrainEpoch(dataset.Train, optimizer, s.BatchSize, MaxGradientNorm, progress, cancellationToken);
+            var train = model.TrainEpoch(dataset.Train, optimizer, epoch, new MusicModel.TrainingStep(s.BatchSize, MaxGradientNorm), progress, cancellationToken);
             var valid = model.Evaluate(dataset.Valid, EvaluationBatchSize, progress, cancellationToken);
             rows.Add(new EpochRow(epoch, train, valid, watch.Elapsed.TotalSeconds));
         }

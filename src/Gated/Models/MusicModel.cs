@@ -29,7 +29,8 @@ public sealed class MusicModel
     /// <summary>The value of the <c>gated.format</c> metadata entry of a saved model.</summary>
     public const string FormatName = "gated.music-model";
 
-    private readonly Random shuffleRandom;
+    private Random shuffleRandom;
+    private Random noiseRandom;
     private readonly ParameterBlock<float>[] blocks;
 
     /// <summary>Creates a model with freshly drawn weights.</summary>
@@ -51,6 +52,7 @@ public sealed class MusicModel
         Recurrent = new RecurrentLayer<float>(recurrent, master.Next());
         Head = new Linear<float>(recurrent.OutputSize, Keys, master.Next());
         shuffleRandom = new Random(master.Next());
+        noiseRandom = new Random(master.Next());
         blocks = [Recurrent.Parameters, Head.Parameters];
     }
 
@@ -78,33 +80,61 @@ public sealed class MusicModel
     /// <summary>The number of trainable scalars.</summary>
     public int ParameterCount => Recurrent.Parameters.Count + Head.Parameters.Count;
 
+    /// <summary>Options of <see cref="TrainEpoch"/> beyond the optimiser.</summary>
+    /// <param name="BatchSize">Sequences per mini-batch (the last batch may be smaller).</param>
+    /// <param name="MaxGradientNorm">Rescale the gradient to this global L2 norm when above it; null for no clipping.</param>
+    /// <param name="WeightNoise">Standard deviation of Gaussian noise added to every weight for each batch's forward and
+    /// backward pass (the stored weights stay clean; the update uses the gradient at the noisy weights); 0 for none.</param>
+    /// <param name="TruncateSteps">Truncated BPTT: update after every chunk of this many steps, carrying the state
+    /// (but not the gradient) into the next chunk; null for full BPTT over each sequence.</param>
+    public sealed record TrainingStep(int BatchSize = 16, double? MaxGradientNorm = 1.0, double WeightNoise = 0, int? TruncateSteps = null);
+
     /// <summary>
-    /// One pass over <paramref name="sequences"/> in a random order (from the model's seeded shuffler),
-    /// in mini-batches: forward, loss, backpropagation through time, optional clipping of the global
-    /// gradient norm, one optimiser step per batch.
+    /// Makes everything random in an epoch (the order of sequences, dropout masks, weight noise) a
+    /// function of (seed, epoch) alone, so that a run resumed at epoch e repeats the uninterrupted
+    /// run bit for bit. <see cref="TrainEpoch"/> calls it; call it yourself only to replay an epoch.
+    /// </summary>
+    /// <param name="epoch">The 1-based epoch number.</param>
+    public void SeedEpoch(int epoch)
+    {
+        shuffleRandom = new Random(Mix(Seed, epoch, 1));
+        noiseRandom = new Random(Mix(Seed, epoch, 2));
+        Recurrent.DropoutRandom = new Random(Mix(Seed, epoch, 3));
+    }
+
+    /// <summary>
+    /// One epoch over <paramref name="sequences"/> in a random order drawn from (seed, epoch), in
+    /// mini-batches: forward, loss, backpropagation through time, optional clipping of the global
+    /// gradient norm, one optimiser step per batch (per chunk with truncated BPTT).
     /// </summary>
     /// <param name="sequences">The training split.</param>
     /// <param name="optimizer">An optimiser over (at least) <see cref="ParameterBlocks"/>.</param>
-    /// <param name="batchSize">Sequences per mini-batch (the last batch may be smaller).</param>
-    /// <param name="maxGradientNorm">Rescale the gradient to this global L2 norm when above it; null for no clipping.</param>
+    /// <param name="epoch">The 1-based epoch number (seeds the epoch, see <see cref="SeedEpoch"/>).</param>
+    /// <param name="step">Batch size, clipping, weight noise and truncation.</param>
     /// <param name="progress">Receives a <see cref="MusicProgress"/> after every batch; may be null.</param>
     /// <param name="cancellationToken">Checked between batches.</param>
     /// <returns>The training NLL over the epoch, each batch measured before its own update (a running figure, not an evaluation of the final weights).</returns>
     /// <exception cref="ArgumentException">The optimiser does not cover the model, or an argument is out of range.</exception>
-    /// <exception cref="InvalidOperationException">Training diverged: the loss or the gradient norm is not finite.</exception>
+    /// <exception cref="TrainingDivergedException">The loss or the gradient norm is not finite; the weights are those before the failing update.</exception>
     /// <exception cref="OperationCanceledException">Cancelled.</exception>
-    public NllSummary TrainEpoch(IReadOnlyList<PianoRoll> sequences, Optimizer<float> optimizer, int batchSize = 16, double? maxGradientNorm = 1.0,
+    public NllSummary TrainEpoch(IReadOnlyList<PianoRoll> sequences, Optimizer<float> optimizer, int epoch, TrainingStep step,
         IProgress<MusicProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(sequences);
         ArgumentNullException.ThrowIfNull(optimizer);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        if (maxGradientNorm is double max && !(max > 0))
-            throw new ArgumentOutOfRangeException(nameof(maxGradientNorm), max, "The maximum gradient norm must be > 0 (or null for no clipping).");
+        ArgumentNullException.ThrowIfNull(step);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(step.BatchSize, nameof(step.BatchSize));
+        if (step.MaxGradientNorm is double max && !(max > 0))
+            throw new ArgumentOutOfRangeException(nameof(step), max, "The maximum gradient norm must be > 0 (or null for no clipping).");
+        if (!(step.WeightNoise >= 0) || !double.IsFinite(step.WeightNoise))
+            throw new ArgumentOutOfRangeException(nameof(step), step.WeightNoise, "Weight noise must be a finite standard deviation ≥ 0.");
+        if (step.TruncateSteps is int k && k < 1)
+            throw new ArgumentOutOfRangeException(nameof(step), k, "TruncateSteps must be ≥ 1 (or null for full BPTT).");
         foreach (var block in blocks)
             if (!optimizer.Blocks.Contains(block))
                 throw new ArgumentException("The optimiser must be built over the model's ParameterBlocks.", nameof(optimizer));
 
+        SeedEpoch(epoch);
         PianoRoll[] usable = Usable(sequences, out int skipped);
         for (int i = usable.Length - 1; i > 0; i--)
         {
@@ -113,6 +143,7 @@ public sealed class MusicModel
         }
 
         Recurrent.Training = true;
+        int batchSize = step.BatchSize;
         int batchCount = (usable.Length + batchSize - 1) / batchSize;
         double total = 0;
         long steps = 0;
@@ -120,20 +151,30 @@ public sealed class MusicModel
         {
             cancellationToken.ThrowIfCancellationRequested();
             int start = batch * batchSize, count = Math.Min(batchSize, usable.Length - start);
-            foreach (var block in blocks) block.ZeroGradients();
-            var (loss, predicted) = RunBatch(usable.AsSpan(start, count), train: true);
-            if (!double.IsFinite(loss))
-                throw new InvalidOperationException($"Training diverged: the loss of batch {batch + 1} is {loss}. Try a smaller learning rate.");
-            double norm = maxGradientNorm is double limit
-                ? GradientClipping.ClipByGlobalNorm(blocks, limit)
-                : GradientClipping.GlobalNorm(blocks);
-            if (!double.IsFinite(norm))
-                throw new InvalidOperationException($"Training diverged: the gradient norm of batch {batch + 1} is {norm}. Try a smaller learning rate.");
-            optimizer.Step();
-            total += loss;
-            steps += predicted;
+            double batchLoss = 0;
+            long batchSteps = 0;
+            double norm = 0;
+            RunBatch(usable.AsSpan(start, count), step.TruncateSteps, chunk =>
+            {
+                foreach (var block in blocks) block.ZeroGradients();
+                if (step.WeightNoise > 0) AddWeightNoise(step.WeightNoise);
+                var (loss, predicted) = chunk.Run(train: true);
+                if (step.WeightNoise > 0) RestoreWeights();
+                if (!double.IsFinite(loss))
+                    throw new TrainingDivergedException(epoch, batch + 1, $"the loss is {loss}");
+                norm = step.MaxGradientNorm is double limit
+                    ? GradientClipping.ClipByGlobalNorm(blocks, limit)
+                    : GradientClipping.GlobalNorm(blocks);
+                if (!double.IsFinite(norm))
+                    throw new TrainingDivergedException(epoch, batch + 1, $"the gradient norm is {norm}");
+                optimizer.Step();
+                batchLoss += loss * predicted;
+                batchSteps += predicted;
+            });
+            total += batchLoss;
+            steps += batchSteps;
             progress?.Report(new MusicProgress(MusicPhase.Training, batch + 1, batchCount, start + count, usable.Length,
-                loss / predicted, total / steps, norm));
+                batchLoss / Math.Max(1, batchSteps), total / Math.Max(1, steps), norm));
         }
         return new NllSummary(total, steps, usable.Length, skipped);
     }
@@ -163,11 +204,18 @@ public sealed class MusicModel
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 int start = batch * batchSize, count = Math.Min(batchSize, usable.Length - start);
-                var (loss, predicted) = RunBatch(usable.AsSpan(start, count), train: false);
-                total += loss;
-                steps += predicted;
+                double batchLoss = 0;
+                long batchSteps = 0;
+                RunBatch(usable.AsSpan(start, count), truncateSteps: null, chunk =>
+                {
+                    var (loss, predicted) = chunk.Run(train: false);
+                    batchLoss += loss * predicted;
+                    batchSteps += predicted;
+                });
+                total += batchLoss;
+                steps += batchSteps;
                 progress?.Report(new MusicProgress(MusicPhase.Evaluation, batch + 1, batchCount, start + count, usable.Length,
-                    loss / predicted, total / steps, null));
+                    batchLoss / batchSteps, total / steps, null));
             }
             return new NllSummary(total, steps, usable.Length, skipped);
         }
@@ -175,6 +223,56 @@ public sealed class MusicModel
         {
             Recurrent.Training = wasTraining;
         }
+    }
+
+    /// <summary>
+    /// Generates music: starting from <paramref name="primer"/> (or one silent step), feeds each step
+    /// to the model and draws every key of the next step from its predicted Bernoulli probability.
+    /// </summary>
+    /// <param name="steps">The number of steps to generate after the primer.</param>
+    /// <param name="seed">Seed of the draws.</param>
+    /// <param name="primer">Steps to start from (kept at the beginning of the result); null for one silent step.</param>
+    /// <param name="probabilities">Receives the predicted probability of every key at every generated step, (steps, 88); may be empty.</param>
+    /// <returns>The primer followed by the generated steps.</returns>
+    public PianoRoll Sample(int steps, int seed, PianoRoll? primer = null, Span<float> probabilities = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(steps);
+        if (!probabilities.IsEmpty && probabilities.Length != steps * Keys)
+            throw new ArgumentException($"probabilities must hold steps·88 = {steps * Keys} values.", nameof(probabilities));
+        var random = new Random(seed);
+        var stream = Recurrent.CreateStream(1);
+        int h = Recurrent.Options.HiddenSize;
+        var x = new float[Keys];
+        var state = new float[h];
+        var logits = new Tensor<float>(1, Keys);
+        var hidden = new Tensor<float>(state, 1, h);
+        var rolls = new List<int[]>();
+        int primerLength = primer?.Length ?? 0;
+        if (primer is null) rolls.Add([]);
+        else for (int t = 0; t < primer.Length; t++) rolls.Add(primer.PitchesAt(t));
+        // Feed the primer; the last primer step's output predicts the first generated step.
+        for (int t = 0; t < rolls.Count; t++)
+        {
+            Array.Clear(x);
+            foreach (int pitch in rolls[t]) x[pitch - PianoRoll.LowestPitch] = 1;
+            stream.Step(x, state);
+        }
+        for (int t = 0; t < steps; t++)
+        {
+            Head.Forward(hidden).Data.CopyTo(logits.Data, 0);
+            var pitches = new List<int>();
+            for (int key = 0; key < Keys; key++)
+            {
+                float p = (float)BernoulliNll.Sigmoid(logits.Data[key]);
+                if (!probabilities.IsEmpty) probabilities[t * Keys + key] = p;
+                if (random.NextDouble() < p) pitches.Add(key + PianoRoll.LowestPitch);
+            }
+            rolls.Add([.. pitches]);
+            Array.Clear(x);
+            foreach (int pitch in pitches) x[pitch - PianoRoll.LowestPitch] = 1;
+            stream.Step(x, state);
+        }
+        return PianoRoll.FromPitches(primer is null ? rolls.Skip(1) : rolls);
     }
 
     /// <summary>
@@ -234,42 +332,85 @@ public sealed class MusicModel
         return usable.ToArray();
     }
 
-    /// <summary>Forward (and, when training, backward) over one batch; returns the summed NLL and the number of predicted steps.</summary>
-    private (double Loss, long Steps) RunBatch(ReadOnlySpan<PianoRoll> rolls, bool train)
+    /// <summary>One chunk of a batch, run by <see cref="RunBatch"/>'s callback: forward, and backward when training.</summary>
+    private readonly struct Chunk(MusicModel model, PianoRoll[] rolls, int[] rows, int start, int length, int[] lengths)
     {
-        int b = rolls.Length, t = 0, live = 0;
-        var lengths = new int[b];
-        for (int row = 0; row < b; row++)
-        {
-            lengths[row] = rolls[row].Length - 1;
-            t = Math.Max(t, lengths[row]);
-            live += lengths[row];
-        }
+        /// <summary>Returns the mean NLL per predicted step of the chunk and the number of predicted steps.</summary>
+        public (double MeanLoss, long Steps) Run(bool train) => model.RunChunk(rolls, rows, start, length, lengths, train);
+    }
 
-        // Input: steps 0..T−2 of each sequence, time-major, zero beyond each length.
+    /// <summary>
+    /// Splits a batch into chunks of at most <paramref name="truncateSteps"/> predicted steps (all of it when
+    /// null) and calls <paramref name="onChunk"/> for each in order; the recurrent state is carried from one
+    /// chunk to the next (as a constant: the gradient stops at the chunk boundary).
+    /// </summary>
+    private void RunBatch(ReadOnlySpan<PianoRoll> batchRolls, int? truncateSteps, Action<Chunk> onChunk)
+    {
+        PianoRoll[] rolls = batchRolls.ToArray();
+        int longest = 0;
+        foreach (var roll in rolls) longest = Math.Max(longest, roll.Length - 1);
+        int chunkLength = truncateSteps ?? longest;
+        int stateSize = Recurrent.Options.NumLayers * Recurrent.Options.Directions * Recurrent.Options.HiddenSize;
+        carriedHidden = new float[rolls.Length * stateSize];
+        carriedCell = Recurrent.Options.Cell == CellKind.Lstm ? new float[rolls.Length * stateSize] : null;
+        for (int start = 0; start < longest; start += chunkLength)
+        {
+            // Sequences that still have predicted steps from `start` on, and how many fall in this chunk.
+            var rows = new List<int>();
+            var lengths = new List<int>();
+            for (int row = 0; row < rolls.Length; row++)
+            {
+                int remaining = rolls[row].Length - 1 - start;
+                if (remaining <= 0) continue;
+                rows.Add(row);
+                lengths.Add(Math.Min(remaining, chunkLength));
+            }
+            onChunk(new Chunk(this, rolls, [.. rows], start, lengths.Max(), [.. lengths]));
+        }
+    }
+
+    private float[] carriedHidden = [];  // (B, L·D·H) per row of the batch: the state at the end of the last chunk
+    private float[]? carriedCell;
+
+    /// <summary>Forward (and, when training, backward) over steps [start, start + length) of the given rows.</summary>
+    private (double MeanLoss, long Steps) RunChunk(PianoRoll[] rolls, int[] rows, int start, int t, int[] lengths, bool train)
+    {
+        var o = Recurrent.Options;
+        int b = rows.Length, live = 0, layers = o.NumLayers * o.Directions, hs = o.HiddenSize, stateSize = layers * hs;
+        foreach (int length in lengths) live += length;
+
+        // Input: steps start..start+length−1 of each sequence, time-major, zero beyond each length.
         var input = new Tensor<float>(t, b, Keys);
-        for (int row = 0; row < b; row++)
-            for (int step = 0; step < lengths[row]; step++)
-                rolls[row].CopyStepTo(step, input.Data.AsSpan((step * b + row) * Keys, Keys));
-        var result = Recurrent.Forward(input, lengths: lengths);
+        for (int i = 0; i < b; i++)
+            for (int step = 0; step < lengths[i]; step++)
+                rolls[rows[i]].CopyStepTo(start + step, input.Data.AsSpan((step * b + i) * Keys, Keys));
+        Tensor<float>? h0 = null, c0 = null;
+        if (start > 0)
+        {
+            h0 = GatherState(carriedHidden, rows, layers, hs);
+            if (carriedCell is not null) c0 = GatherState(carriedCell, rows, layers, hs);
+        }
+        var result = Recurrent.Forward(input, h0, c0, lengths);
+        ScatterState(result.HiddenState, carriedHidden, rows, layers, hs, stateSize);
+        if (carriedCell is not null) ScatterState(result.CellState!, carriedCell, rows, layers, hs, stateSize);
 
         // Only live (step, row) pairs go through the head: pack them, with their targets (step + 1).
-        int h = Recurrent.Options.OutputSize;
+        int h = o.OutputSize;
         var packed = new Tensor<float>(live, h);
         var targets = new float[live * Keys];
         int r = 0;
         for (int step = 0; step < t; step++)
         {
-            for (int row = 0; row < b; row++)
+            for (int i = 0; i < b; i++)
             {
-                if (step >= lengths[row]) continue;
-                result.Output.Data.AsSpan((step * b + row) * h, h).CopyTo(packed.Data.AsSpan(r * h, h));
-                rolls[row].CopyStepTo(step + 1, targets.AsSpan(r * Keys, Keys));
+                if (step >= lengths[i]) continue;
+                result.Output.Data.AsSpan((step * b + i) * h, h).CopyTo(packed.Data.AsSpan(r * h, h));
+                rolls[rows[i]].CopyStepTo(start + step + 1, targets.AsSpan(r * Keys, Keys));
                 r++;
             }
         }
         var logits = Head.Forward(packed);
-        if (!train) return (BernoulliNll.Loss<float>(logits.Data, targets), live);
+        if (!train) return (BernoulliNll.Loss<float>(logits.Data, targets) / live, live);
 
         // The gradient of the mean NLL per predicted step, in place of the logits.
         double loss = BernoulliNll.LossAndGradient<float>(logits.Data, targets, logits.Data, 1.0 / live);
@@ -278,14 +419,57 @@ public sealed class MusicModel
         r = 0;
         for (int step = 0; step < t; step++)
         {
-            for (int row = 0; row < b; row++)
+            for (int i = 0; i < b; i++)
             {
-                if (step >= lengths[row]) continue;
-                dPacked.Data.AsSpan(r * h, h).CopyTo(dOutput.Data.AsSpan((step * b + row) * h, h));
+                if (step >= lengths[i]) continue;
+                dPacked.Data.AsSpan(r * h, h).CopyTo(dOutput.Data.AsSpan((step * b + i) * h, h));
                 r++;
             }
         }
         Recurrent.Backward(dOutput);
-        return (loss, live);
+        return (loss / live, live);
+    }
+
+    private static Tensor<float> GatherState(float[] carried, int[] rows, int layers, int hs)
+    {
+        var state = new Tensor<float>(layers, rows.Length, hs);
+        for (int l = 0; l < layers; l++)
+            for (int i = 0; i < rows.Length; i++)
+                carried.AsSpan(rows[i] * layers * hs + l * hs, hs).CopyTo(state.Data.AsSpan((l * rows.Length + i) * hs, hs));
+        return state;
+    }
+
+    private static void ScatterState(Tensor<float> state, float[] carried, int[] rows, int layers, int hs, int stateSize)
+    {
+        for (int l = 0; l < layers; l++)
+            for (int i = 0; i < rows.Length; i++)
+                state.Data.AsSpan((l * rows.Length + i) * hs, hs).CopyTo(carried.AsSpan(rows[i] * stateSize + l * hs, hs));
+    }
+
+    private float[][]? cleanWeights;
+
+    /// <summary>Saves the clean weights and adds N(0, σ²) to every parameter (weights and biases).</summary>
+    private void AddWeightNoise(double sigma)
+    {
+        cleanWeights ??= [.. blocks.Select(b => new float[b.Count])];
+        for (int i = 0; i < blocks.Length; i++)
+        {
+            float[] values = blocks[i].Values;
+            values.CopyTo(cleanWeights[i], 0);
+            for (int j = 0; j < values.Length; j++) values[j] += (float)(sigma * Initializer.Gaussian(noiseRandom));
+        }
+    }
+
+    private void RestoreWeights()
+    {
+        for (int i = 0; i < blocks.Length; i++) cleanWeights![i].CopyTo(blocks[i].Values, 0);
+    }
+
+    /// <summary>A seed from (seed, epoch, stream) that differs in every argument.</summary>
+    private static int Mix(int seed, int epoch, int stream)
+    {
+        ulong x = (ulong)(uint)seed * 0x9E3779B97F4A7C15UL ^ (ulong)(uint)epoch * 0xBF58476D1CE4E5B9UL ^ (ulong)(uint)stream * 0x94D049BB133111EBUL;
+        x ^= x >> 31; x *= 0xD6E8FEB86CD8B5ADUL; x ^= x >> 29;
+        return (int)(x & 0x7FFFFFFF);
     }
 }

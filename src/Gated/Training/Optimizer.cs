@@ -12,6 +12,7 @@ namespace Gated.Training;
 public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly ParameterBlock<T>[] blocks;
+    private readonly List<T[]> stateArrays = [];
     private double learningRate;
 
     /// <summary>Registers the blocks to optimise.</summary>
@@ -69,11 +70,28 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <param name="gradients">The block's gradients.</param>
     protected abstract void Update(int block, Span<T> values, ReadOnlySpan<T> gradients);
 
-    /// <summary>Allocates one zero-filled state array per block, of the block's size.</summary>
+    /// <summary>Allocates one zero-filled state array per block, of the block's size, and registers it for checkpoints.</summary>
     protected T[][] AllocateState()
     {
         var state = new T[blocks.Length][];
         for (int i = 0; i < blocks.Length; i++) state[i] = new T[blocks[i].Count];
+        stateArrays.AddRange(state);
         return state;
+    }
+
+    /// <summary>Every state array (moments, momentum buffers), in a fixed order: what a checkpoint must keep to resume exactly.</summary>
+    public IReadOnlyList<T[]> StateArrays => stateArrays;
+
+    /// <summary>Restores <see cref="StepCount"/> and the contents of <see cref="StateArrays"/> from a checkpoint.</summary>
+    /// <exception cref="ArgumentException">The arrays do not match this optimiser's state in number or length.</exception>
+    public void RestoreState(long stepCount, IReadOnlyList<T[]> arrays)
+    {
+        ArgumentNullException.ThrowIfNull(arrays);
+        ArgumentOutOfRangeException.ThrowIfNegative(stepCount);
+        if (arrays.Count != stateArrays.Count) throw new ArgumentException($"Expected {stateArrays.Count} state arrays, got {arrays.Count}.", nameof(arrays));
+        for (int i = 0; i < arrays.Count; i++)
+            if (arrays[i].Length != stateArrays[i].Length) throw new ArgumentException($"State array {i} has {arrays[i].Length} values, expected {stateArrays[i].Length}.", nameof(arrays));
+        for (int i = 0; i < arrays.Count; i++) arrays[i].CopyTo(stateArrays[i], 0);
+        StepCount = stepCount;
     }
 }

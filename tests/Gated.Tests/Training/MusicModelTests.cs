@@ -39,8 +39,8 @@ public sealed class MusicModelTests
         var model = MusicModel.Create(CellKind.Gru, hiddenSize: 16, seed: 1);
         var adam = new Adam<float>(model.ParameterBlocks, 3e-2);
         double before = model.Evaluate(train).NllPerStep;
-        var first = model.TrainEpoch(train, adam, batchSize: 8, maxGradientNorm: 1.0);
-        var second = model.TrainEpoch(train, adam, batchSize: 8, maxGradientNorm: 1.0);
+        var first = model.TrainEpoch(train, adam, 1, new MusicModel.TrainingStep(BatchSize: 8, MaxGradientNorm: 1.0));
+        var second = model.TrainEpoch(train, adam, 2, new MusicModel.TrainingStep(BatchSize: 8, MaxGradientNorm: 1.0));
         double after = model.Evaluate(train).NllPerStep;
         Assert.InRange(before, 55, 70); // ≈ 88·ln 2 = 61 for near-zero logits
         Assert.True(second.NllPerStep < first.NllPerStep, $"epoch 2 {second.NllPerStep} vs epoch 1 {first.NllPerStep}");
@@ -56,7 +56,7 @@ public sealed class MusicModelTests
         {
             var model = MusicModel.Create(CellKind.Lstm, 8, seed: seed);
             var adam = new Adam<float>(model.ParameterBlocks, 1e-2);
-            nll = model.TrainEpoch(train, adam, batchSize: 4).NllPerStep;
+            nll = model.TrainEpoch(train, adam, 1, new MusicModel.TrainingStep(BatchSize: 4)).NllPerStep;
             return [.. model.Recurrent.Parameters.Values, .. model.Head.Parameters.Values];
         }
         Assert.Equal(Run(5, out double a), Run(5, out double b));
@@ -83,7 +83,7 @@ public sealed class MusicModelTests
         var data = Synthetic(12, 3);
         var model = MusicModel.Create(cell, 6, layers, seed: 4);
         var recorder = new Recorder(model.ParameterBlocks);
-        model.TrainEpoch(data, recorder, batchSize: 100, maxGradientNorm: null);
+        model.TrainEpoch(data, recorder, 1, new MusicModel.TrainingStep(BatchSize: 100, MaxGradientNorm: null));
         float[] g = [.. recorder.Gradient];
         double norm = Math.Sqrt(g.Sum(v => (double)v * v));
         Assert.True(norm > 1e-3, $"gradient norm {norm}");
@@ -132,7 +132,7 @@ public sealed class MusicModelTests
         var model = MusicModel.Create(CellKind.Rnn, 4, seed: 3);
         var reports = new List<MusicProgress>();
         var progress = new Collect(reports);
-        var summary = model.TrainEpoch(data, new RmsProp<float>(model.ParameterBlocks, 1e-3), batchSize: 4, progress: progress);
+        var summary = model.TrainEpoch(data, new RmsProp<float>(model.ParameterBlocks, 1e-3), 1, new MusicModel.TrainingStep(BatchSize: 4), progress: progress);
         Assert.Equal(9, summary.Sequences);
         Assert.Equal(1, summary.SkippedSequences);
         Assert.Equal(3, reports.Count);
@@ -202,9 +202,9 @@ public sealed class MusicModelTests
         Assert.Equal(3 * (4 * 88 + 4 * 4 + 2 * 4) + 4 * 88 + 88, model.ParameterCount);
         var other = MusicModel.Create(CellKind.Gru, 4);
         var data = Synthetic(4, 6);
-        Assert.Throws<ArgumentException>(() => model.TrainEpoch(data, new Adam<float>(other.ParameterBlocks)));
-        Assert.Throws<ArgumentOutOfRangeException>(() => model.TrainEpoch(data, new Adam<float>(model.ParameterBlocks), batchSize: 0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => model.TrainEpoch(data, new Adam<float>(model.ParameterBlocks), maxGradientNorm: 0));
+        Assert.Throws<ArgumentException>(() => model.TrainEpoch(data, new Adam<float>(other.ParameterBlocks), 1, new MusicModel.TrainingStep()));
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.TrainEpoch(data, new Adam<float>(model.ParameterBlocks), 1, new MusicModel.TrainingStep(BatchSize: 0)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.TrainEpoch(data, new Adam<float>(model.ParameterBlocks), 1, new MusicModel.TrainingStep(MaxGradientNorm: 0)));
         using var cancelled = new CancellationTokenSource();
         cancelled.Cancel();
         Assert.ThrowsAny<OperationCanceledException>(() => model.Evaluate(data, cancellationToken: cancelled.Token));
