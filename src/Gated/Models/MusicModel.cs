@@ -305,6 +305,7 @@ public sealed class MusicModel
             new("model.parameters", ParameterCount.ToString(CultureInfo.InvariantCulture)),
             new("model.seed", Seed.ToString(CultureInfo.InvariantCulture)),
         };
+        metadata.AddRange(RecurrentOptionsMetadata.ToMetadata(o, "rnn."));
         if (extraMetadata is not null) metadata.AddRange(extraMetadata);
         return new SafetensorsFile(tensors, metadata);
     }
@@ -316,6 +317,53 @@ public sealed class MusicModel
     /// <exception cref="UnauthorizedAccessException">The file may not be written.</exception>
     public void Save(string path, IEnumerable<KeyValuePair<string, string>>? extraMetadata = null) =>
         ToSafetensors(extraMetadata).Write(path);
+
+    /// <summary>Reads a model written by <see cref="Save"/> (or the model part of a training checkpoint).</summary>
+    /// <param name="path">A safetensors file.</param>
+    /// <exception cref="Gated.IO.GatedFormatException">The file is not a Gated music model, or a tensor is missing or has the wrong shape.</exception>
+    public static MusicModel Load(string path) => FromSafetensors(SafetensorsFile.Read(path));
+
+    /// <summary>Builds a model from the tensors and metadata of <see cref="ToSafetensors"/>.</summary>
+    /// <exception cref="Gated.IO.GatedFormatException">The file is not a Gated music model, or a tensor is missing or has the wrong shape.</exception>
+    public static MusicModel FromSafetensors(SafetensorsFile file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        string? source = file.SourceName;
+        if (!file.Metadata.TryGetValue("gated.format", out var format) || format != FormatName)
+            throw new Gated.IO.GatedFormatException(source, $"not a Gated music model (metadata 'gated.format' is {(format is null ? "missing" : $"'{format}'")}, expected '{FormatName}').");
+        var options = RecurrentOptionsMetadata.FromMetadata(file.Metadata, "rnn.", source);
+        if (options.InputSize != Keys || options.Bidirectional || options.BatchFirst)
+            throw new Gated.IO.GatedFormatException(source, $"the recurrent layer ({options}) does not fit a next-step piano-roll model.");
+        int seed = file.Metadata.TryGetValue("model.seed", out var s) && int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int parsed) ? parsed : 1;
+        var model = new MusicModel(options, seed);
+        foreach (var (prefix, block) in new[] { ("rnn.", model.Recurrent.Parameters), ("head.", model.Head.Parameters) })
+        {
+            foreach (var p in block.Parameters)
+            {
+                if (!file.TryGet(prefix + p.Name, out var tensor))
+                    throw new Gated.IO.GatedFormatException(source, $"tensor '{prefix + p.Name}' is missing.");
+                if (!tensor.GetShapeInt32().AsSpan().SequenceEqual(p.Shape))
+                    throw new Gated.IO.GatedFormatException(source, $"tensor '{prefix + p.Name}' has shape ({string.Join(", ", tensor.Shape)}), expected {p.ShapeText}.");
+                tensor.ToSingleArray().CopyTo(block.Values.AsSpan(p.Offset, p.Length));
+            }
+        }
+        foreach (var block in model.blocks)
+            foreach (float v in block.Values)
+                if (!float.IsFinite(v)) throw new Gated.IO.GatedFormatException(source, "the model holds a NaN or infinite weight.");
+        return model;
+    }
+
+    /// <summary>Copies every parameter value of <paramref name="other"/>, a model of the same shape, into this one.</summary>
+    /// <exception cref="ArgumentException">The shapes differ.</exception>
+    public void CopyParametersFrom(MusicModel other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        for (int i = 0; i < blocks.Length; i++)
+        {
+            if (blocks[i].Count != other.blocks[i].Count) throw new ArgumentException("The models have different shapes.", nameof(other));
+            other.blocks[i].Values.CopyTo(blocks[i].Values, 0);
+        }
+    }
 
     /// <inheritdoc/>
     public override string ToString() => $"MusicModel({Recurrent.Options}, {Head})";
