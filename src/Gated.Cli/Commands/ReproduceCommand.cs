@@ -1,0 +1,158 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Gated.Data;
+using Gated.Experiments;
+using Gated.IO;
+using Gated.Layers;
+using Gated.Training;
+using Spectre.Console;
+
+namespace Gated.Cli.Commands;
+
+/// <summary>
+/// <c>gated reproduce chung2014</c>: the project's main job. Trains the tanh RNN, GRU and LSTM of Chung
+/// et al. 2014 on the four polyphonic-music data sets and writes results/chung2014.md, .json and
+/// learning curves. The work is <see cref="Reproduction.Run"/>; this class parses and prints.
+/// </summary>
+internal static class ReproduceCommand
+{
+    public static Command Create()
+    {
+        var experiment = new Argument<string>("experiment") { Description = "The experiment to reproduce: chung2014." };
+        experiment.Validators.Add(r =>
+        {
+            if (r.Tokens.Count == 1 && r.Tokens[0].Value != "chung2014") r.AddError($"unknown experiment '{r.Tokens[0].Value}'; known: chung2014.");
+        });
+        var dataSets = new Option<string[]>("--datasets") { Description = "Data sets: jsb, nottingham, musedata, piano-midi (default all).", AllowMultipleArgumentsPerToken = true };
+        dataSets.Validators.Add(r =>
+        {
+            foreach (var t in r.Tokens) if (PolyphonicDataSets.Find(t.Value) is null) r.AddError($"--datasets: unknown data set '{t.Value}'; known: jsb, nottingham, musedata, piano-midi.");
+        });
+        var cells = new Option<string[]>("--cells") { Description = "Cells: tanh (or rnn), gru, lstm (default all).", AllowMultipleArgumentsPerToken = true };
+        cells.Validators.Add(r =>
+        {
+            foreach (var t in r.Tokens) if (ParseCell(t.Value) is null) r.AddError($"--cells: unknown cell '{t.Value}'; known: tanh, gru, lstm.");
+        });
+        var trials = new Option<int>("--trials") { Description = "Learning rates tried per data set and cell; the best on validation is kept.", DefaultValueFactory = _ => 1 };
+        trials.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 1000) r.AddError("--trials must be in 1..1000."); });
+        var quick = new Option<bool>("--quick") { Description = "A few minutes in all (JSB and the GRU unless --datasets/--cells say otherwise); writes chung2014-quick.*." };
+        var paper = new Option<bool>("--paper-protocol") { Description = "The paper's protocol: RMSProp, weight noise 0.075, learning rates drawn from [e^-12, e^-6]." };
+        var seconds = new Option<double?>("--seconds-per-run") { Description = "Wall-clock budget of each training run (default 240, quick 30)." };
+        seconds.Validators.Add(r => { if (r.GetValueOrDefault<double?>() is double s && !(s > 0)) r.AddError("--seconds-per-run must be > 0."); });
+        var epochs = new Option<int?>("--epochs-per-run") { Description = "Epoch budget of each training run (default 200, quick 40)." };
+        epochs.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is int e && e < 1) r.AddError("--epochs-per-run must be ≥ 1."); });
+        var seed = new Option<int>("--seed") { Description = "Seed of every run.", DefaultValueFactory = _ => 1 };
+        var output = new Option<string>("--out", "-o") { Description = "Results folder.", DefaultValueFactory = _ => "results", HelpName = "DIR" };
+        var resume = new Option<bool>("--resume") { Description = "Continue runs from their checkpoints in DIR/runs." };
+        var json = new Option<bool>("--json") { Description = "Print the result rows as one JSON document on stdout." };
+
+        var command = new Command("reproduce", "Reproduce a published experiment: chung2014 = Chung et al. 2014, Table 2 (tanh RNN, GRU, LSTM on four polyphonic-music data sets).")
+        {
+            experiment, dataSets, cells, trials, quick, paper, seconds, epochs, seed, output, resume, json,
+        };
+        command.SetAction((parse, cancellationToken) =>
+        {
+            bool isQuick = parse.GetValue(quick);
+            string[]? dataSetNames = parse.GetValue(dataSets);
+            string[]? cellNames = parse.GetValue(cells);
+            var options = new ReproductionOptions
+            {
+                DataSets = dataSetNames is { Length: > 0 } ? [.. dataSetNames.Select(n => PolyphonicDataSets.Find(n)!.Name)] : isQuick ? ["jsb"] : new ReproductionOptions().DataSets,
+                Cells = cellNames is { Length: > 0 } ? [.. cellNames.Select(c => ParseCell(c)!.Value)] : isQuick ? [CellKind.Gru] : new ReproductionOptions().Cells,
+                Trials = parse.GetValue(trials),
+                Quick = isQuick,
+                PaperProtocol = parse.GetValue(paper),
+                SecondsPerRun = parse.GetValue(seconds),
+                EpochsPerRun = parse.GetValue(epochs),
+                Seed = parse.GetValue(seed),
+                OutputDirectory = parse.GetValue(output)!,
+                Resume = parse.GetValue(resume),
+                CommandLine = "gated " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
+            };
+            return Task.FromResult(Run(options, parse.GetValue(json), cancellationToken));
+        });
+        return command;
+    }
+
+    private static CellKind? ParseCell(string name) => name.ToLowerInvariant() switch
+    {
+        "gru" => CellKind.Gru,
+        "lstm" => CellKind.Lstm,
+        "tanh" or "rnn" => CellKind.Rnn,
+        _ => null,
+    };
+
+    private static int Run(ReproductionOptions options, bool json, CancellationToken cancellationToken)
+    {
+        var console = json ? AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }) : AnsiConsole.Console;
+        try
+        {
+            var progress = new Inline<ReproductionProgress>(p =>
+            {
+                if (p.Finished is { } row)
+                    console.MarkupLine(CultureInfo.InvariantCulture, $"[bold]{row.DataSet} {row.Cell}[/]: test NLL {row.TestNll:F3} (paper {row.PaperTest:F2}) {(row.MeetsPaper ? "[green]meets the paper[/]" : "[yellow]above the paper[/]")}, valid {row.ValidNll:F3}, {row.Parameters:N0} parameters, {row.Seconds:F0} s");
+                else if (p.Training?.Completed is { } e)
+                    console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {p.DataSet} {p.Cell} trial {p.Trial}/{p.Trials} lr {p.LearningRate:G3} epoch {e.Epoch,3}: train {e.TrainNll:F3}  valid {e.ValidNll:F3}  {e.Seconds,6:F0} s {(e.IsBest ? "*" : "")}"));
+                else if (p.Training?.Message is { } m)
+                    console.WriteLine($"  {p.DataSet} {p.Cell}: {m}");
+            });
+            var rows = Reproduction.Run(options, progress, cancellationToken);
+            string stem = options.Quick ? "chung2014-quick" : "chung2014";
+            if (json)
+            {
+                Console.Out.WriteLine(JsonSerializer.Serialize(rows.Select(r => new
+                {
+                    data_set = r.DataSet, cell = r.Cell.ToString().ToLowerInvariant(), parameters = r.Parameters, train_nll = r.TrainNll, valid_nll = r.ValidNll,
+                    test_nll = r.TestNll, paper_test_nll = r.PaperTest, meets_paper = r.MeetsPaper, best_epoch = r.BestEpoch, seconds = r.Seconds,
+                })));
+            }
+            else
+            {
+                var table = new Table().AddColumns("data set", "cell", "params", "train", "valid", "test", "paper test", "");
+                foreach (var r in rows)
+                    table.AddRow(r.DataSet, r.Cell.ToString(), r.Parameters.ToString("N0", CultureInfo.InvariantCulture), r.TrainNll.ToString("F3", CultureInfo.InvariantCulture),
+                        r.ValidNll.ToString("F3", CultureInfo.InvariantCulture), r.TestNll.ToString("F3", CultureInfo.InvariantCulture),
+                        r.PaperTest.ToString("F2", CultureInfo.InvariantCulture), r.MeetsPaper ? "[green]✓[/]" : "[yellow]✗[/]");
+                console.Write(table);
+                console.WriteLine($"Wrote {Path.Combine(options.OutputDirectory, stem + ".md")}, {stem}.json and learning curves.");
+            }
+            return ExitCodes.Success;
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("gated reproduce: cancelled; finished runs keep their checkpoints (continue with --resume).");
+            return ExitCodes.Cancelled;
+        }
+        catch (DataSetNotFoundException e)
+        {
+            Console.Error.WriteLine($"gated reproduce: {e.Message}");
+            return ExitCodes.Failure;
+        }
+        catch (GatedFormatException e)
+        {
+            Console.Error.WriteLine($"gated reproduce: {e.Message}");
+            return ExitCodes.Failure;
+        }
+        catch (TrainingDivergedException e)
+        {
+            Console.Error.WriteLine($"gated reproduce: {e.Message}");
+            return ExitCodes.Failure;
+        }
+        catch (IOException e)
+        {
+            Console.Error.WriteLine($"gated reproduce: {e.Message}");
+            return ExitCodes.Failure;
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            Console.Error.WriteLine($"gated reproduce: {e.Message}");
+            return ExitCodes.Failure;
+        }
+    }
+
+    private sealed class Inline<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}

@@ -1,0 +1,197 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using Gated.Data;
+using Gated.IO;
+using Gated.Layers;
+using Gated.Models;
+using Gated.Plots;
+
+namespace Gated.Experiments;
+
+/// <summary>What <see cref="Reproduction.Run"/> trains and where it writes.</summary>
+public sealed record ReproductionOptions
+{
+    /// <summary>Data set names (<c>jsb</c>, <c>nottingham</c>, <c>musedata</c>, <c>piano-midi</c>). Default all four.</summary>
+    public IReadOnlyList<string> DataSets { get; init; } = ["jsb", "nottingham", "musedata", "piano-midi"];
+    /// <summary>Cells to train. Default tanh RNN, GRU, LSTM.</summary>
+    public IReadOnlyList<CellKind> Cells { get; init; } = [CellKind.Rnn, CellKind.Gru, CellKind.Lstm];
+    /// <summary>Learning rates tried per data set and cell; the best on validation is kept. With 1, a fixed default is used. Default 1.</summary>
+    public int Trials { get; init; } = 1;
+    /// <summary>A few minutes in all (for CI): short budgets per run. Default false.</summary>
+    public bool Quick { get; init; }
+    /// <summary>Use the paper's protocol (RMSProp, weight noise 0.075, learning rates from [e⁻¹², e⁻⁶]) instead of Gated's default.</summary>
+    public bool PaperProtocol { get; init; }
+    /// <summary>Wall-clock seconds per training run; null for the default (240, or 30 when quick).</summary>
+    public double? SecondsPerRun { get; init; }
+    /// <summary>Epochs per training run at most; null for the default (200, or 40 when quick).</summary>
+    public int? EpochsPerRun { get; init; }
+    /// <summary>The seed of every run (and of the learning-rate draws).</summary>
+    public int Seed { get; init; } = 1;
+    /// <summary>Where results are written: chung2014.md, chung2014.json, curves; runs/ holds checkpoints.</summary>
+    public string OutputDirectory { get; init; } = "results";
+    /// <summary>Continue runs from their checkpoints in OutputDirectory/runs.</summary>
+    public bool Resume { get; init; }
+    /// <summary>Where data sets are found (see <see cref="PolyphonicDataSets"/>).</summary>
+    public DataSetResolveOptions? Data { get; init; }
+    /// <summary>The command line that started the run, recorded in the results.</summary>
+    public string? CommandLine { get; init; }
+}
+
+/// <summary>One trained model of the reproduction, beside the paper's figures.</summary>
+public sealed record ReproductionRow(
+    string DataSet, CellKind Cell, int Units, int Parameters, int RecurrentParameters, double LearningRate, int Trials,
+    int BestEpoch, int Epochs, string Stop, double TrainNll, double ValidNll, double TestNll,
+    double PaperTrain, double PaperTest, double Seconds, IReadOnlyList<EpochRecord> History)
+{
+    /// <summary>True when the test NLL is at or below the paper's.</summary>
+    public bool MeetsPaper => TestNll <= PaperTest;
+}
+
+/// <summary>Progress of a reproduction: which run, and its training progress.</summary>
+public sealed record ReproductionProgress(string DataSet, CellKind Cell, int Trial, int Trials, double LearningRate, TrainingProgress? Training, ReproductionRow? Finished);
+
+/// <summary>Runs the Chung et al. 2014 music experiment and writes its results.</summary>
+public static class Reproduction
+{
+    /// <summary>Trains every (data set, cell), evaluates the best model of each on train, valid and test, and writes the results.</summary>
+    /// <exception cref="DataSetNotFoundException">A data set cannot be found or downloaded.</exception>
+    public static IReadOnlyList<ReproductionRow> Run(ReproductionOptions options, IProgress<ReproductionProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Trials < 1) throw new ArgumentException($"Trials must be ≥ 1, got {options.Trials}.", nameof(options));
+        double seconds = options.SecondsPerRun ?? (options.Quick ? 30 : 240);
+        int epochs = options.EpochsPerRun ?? (options.Quick ? 40 : 200);
+        var rows = new List<ReproductionRow>();
+        var lrRandom = new Random(options.Seed);
+        foreach (string name in options.DataSets)
+        {
+            var info = PolyphonicDataSets.Find(name) ?? throw new ArgumentException($"Unknown data set '{name}'.", nameof(options));
+            var data = PolyphonicDataSets.Load(info.Name, options.Data, null, cancellationToken);
+            foreach (var cell in options.Cells)
+            {
+                var clock = Stopwatch.StartNew();
+                var model = Chung2014.Model(cell);
+                TrainingResult? best = null;
+                double bestRate = 0;
+                for (int trial = 1; trial <= options.Trials; trial++)
+                {
+                    double rate = LearningRate(options, cell, trial, lrRandom);
+                    var training = options.PaperProtocol
+                        ? Chung2014.PaperProtocol(rate, options.Seed, seconds, epochs)
+                        : Chung2014.Protocol(rate, options.Seed, seconds, epochs);
+                    string runDirectory = Path.Combine(options.OutputDirectory, "runs", $"{info.Name}-{cell.ToString().ToLowerInvariant()}-{trial}");
+                    int t = trial;
+                    var trainingProgress = progress is null ? null : new Inline<TrainingProgress>(p => progress.Report(new ReproductionProgress(info.Name, cell, t, options.Trials, rate, p, null)));
+                    var result = new MusicTrainer(model, training).Run(data, runDirectory, options.Resume, trainingProgress, cancellationToken);
+                    if (best is null || result.BestValidNll < best.BestValidNll) { best = result; bestRate = rate; }
+                }
+                var paper = Chung2014.Paper(info.Name, cell);
+                var row = new ReproductionRow(info.Name, cell, Chung2014.Units(cell), best!.Best.ParameterCount, best.Best.Recurrent.Parameters.Count,
+                    bestRate, options.Trials, best.BestEpoch, best.History.Count, best.Stop.ToString(),
+                    best.Best.Evaluate(data.Train).NllPerStep, best.BestValidNll, best.Best.Evaluate(data.Test).NllPerStep,
+                    paper.Train, paper.Test, clock.Elapsed.TotalSeconds, best.History);
+                rows.Add(row);
+                progress?.Report(new ReproductionProgress(info.Name, cell, options.Trials, options.Trials, bestRate, null, row));
+            }
+        }
+        Write(rows, options);
+        return rows;
+    }
+
+    /// <summary>The learning rate of a trial: a fixed default for one trial, else log-uniform draws (the paper's range with its protocol).</summary>
+    private static double LearningRate(ReproductionOptions options, CellKind cell, int trial, Random random)
+    {
+        if (options.PaperProtocol)
+        {
+            var (low, high) = Chung2014.PaperLearningRates;
+            return Math.Exp(Math.Log(low) + random.NextDouble() * (Math.Log(high) - Math.Log(low)));
+        }
+        double fixedRate = cell == CellKind.Rnn ? 0.002 : 0.003;
+        if (options.Trials == 1 || trial == 1) return fixedRate;
+        return Math.Exp(Math.Log(5e-4) + random.NextDouble() * (Math.Log(1e-2) - Math.Log(5e-4)));
+    }
+
+    /// <summary>Writes chung2014.md, chung2014.json and the learning curves (SVG) into the output folder.</summary>
+    public static void Write(IReadOnlyList<ReproductionRow> rows, ReproductionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(options);
+        Directory.CreateDirectory(options.OutputDirectory);
+        string stem = options.Quick ? "chung2014-quick" : "chung2014";
+        string machine = $"{Environment.ProcessorCount} logical cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}, {RuntimeInformation.ProcessArchitecture}";
+        var json = new
+        {
+            experiment = "Chung et al. 2014, Table 2 (polyphonic music)",
+            command = options.CommandLine,
+            protocol = options.PaperProtocol ? "paper: RMSProp, weight noise 0.075, clip 1, lr log-uniform in [e^-12, e^-6]" : "gated: Adam, batch 4, clip 1, lr halved after 3 epochs without improvement, early stopping after 8",
+            nll = "negative log-likelihood in nats per predicted time step: the sum over a split of -log p(x_{t+1} | x_{<=t}) over the 88 keys, divided by the number of predicted steps (each sequence of T steps predicts T-1)",
+            machine,
+            date = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            rows = rows.Select(r => new
+            {
+                data_set = r.DataSet, cell = CellName(r.Cell), units = r.Units, parameters = r.Parameters, recurrent_parameters = r.RecurrentParameters,
+                paper_parameters = Chung2014.PaperParameters(r.Cell), learning_rate = r.LearningRate, trials = r.Trials,
+                best_epoch = r.BestEpoch, epochs = r.Epochs, stop = r.Stop,
+                train_nll = r.TrainNll, valid_nll = r.ValidNll, test_nll = r.TestNll, paper_train_nll = r.PaperTrain, paper_test_nll = r.PaperTest,
+                meets_paper = r.MeetsPaper, seconds = r.Seconds,
+                history = r.History.Select(h => new { epoch = h.Epoch, train = h.TrainNll, valid = h.ValidNll, lr = h.LearningRate, seconds = h.Seconds }),
+            }),
+        };
+        AtomicFile.Write(Path.Combine(options.OutputDirectory, stem + ".json"), s =>
+            JsonSerializer.Serialize(s, json, new JsonSerializerOptions { WriteIndented = true }));
+
+        var md = new StringBuilder();
+        md.AppendLine("# Chung et al. 2014, Table 2 — reproduced with Gated").AppendLine();
+        md.AppendLine($"Produced by `{options.CommandLine ?? "gated reproduce chung2014"}` on {machine}, {DateTime.UtcNow:yyyy-MM-dd}.").AppendLine();
+        md.AppendLine("NLL is in nats per predicted time step: the sum over a split of −log p(x_{t+1} | x_{≤t}) over the 88 keys, divided by the number of predicted steps (a sequence of T steps predicts T − 1). Train NLL is the best model evaluated on the training split (no dropout or noise). Lower is better; **bold** marks a test NLL at or below the paper's.").AppendLine();
+        md.AppendLine(options.PaperProtocol
+            ? "Protocol: the paper's — RMSProp, weight noise σ = 0.075, gradient norm clipped at 1, learning rates drawn log-uniformly in [e⁻¹², e⁻⁶], best on validation."
+            : $"Protocol: Adam, mini-batches of 4 sequences, gradient norm clipped at 1, learning rate halved after 3 epochs without a better validation NLL, early stopping after 8, best validation epoch kept; {options.Trials} learning rate(s) per run.").AppendLine();
+        md.AppendLine("| data set | cell | units | params (ours / paper) | lr | best epoch / epochs | train NLL (paper) | valid NLL | test NLL (paper) | seconds |");
+        md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in rows)
+        {
+            string test = r.MeetsPaper ? $"**{r.TestNll:F3}**" : $"{r.TestNll:F3}";
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {r.DataSet} | {CellName(r.Cell)} | {r.Units} | {r.Parameters:N0} / ≈{Chung2014.PaperParameters(r.Cell):N0} | {r.LearningRate:G3} | {r.BestEpoch} / {r.Epochs} ({r.Stop}) | {r.TrainNll:F3} ({r.PaperTrain:F2}) | {r.ValidNll:F3} | {test} ({r.PaperTest:F2}) | {r.Seconds:F0} |");
+        }
+        md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"{rows.Count(r => r.MeetsPaper)} of {rows.Count} runs reach the paper's test NLL. Total wall time {rows.Sum(r => r.Seconds) / 60:F1} minutes.").AppendLine();
+        md.AppendLine("Parameter counts: ours include the 88-unit output layer (H·88 + 88) and PyTorch's two bias vectors; the recurrent part alone is " +
+            string.Join(", ", rows.Select(r => r.Cell).Distinct().Select(c => $"{CellName(c)} {rows.First(r => r.Cell == c).RecurrentParameters:N0}")) +
+            ". The paper's counts (its Table 1) cannot be reproduced exactly from its description with 88 inputs and outputs.").AppendLine();
+        foreach (string dataSet in rows.Select(r => r.DataSet).Distinct())
+        {
+            foreach (var (axis, suffix) in new[] { ("epoch", "epochs"), ("seconds", "seconds") })
+            {
+                var chart = new LineChart
+                {
+                    Title = $"{dataSet}: validation NLL per step",
+                    XLabel = axis == "epoch" ? "epoch" : "wall-clock time (s)",
+                    YLabel = "NLL per time step (nats)",
+                };
+                foreach (var r in rows.Where(r => r.DataSet == dataSet))
+                {
+                    chart.AddSeries($"{CellName(r.Cell)} valid", r.History.Select(h => (axis == "epoch" ? h.Epoch : h.Seconds, h.ValidNll)));
+                    chart.AddReferenceLine(r.PaperTest, $"paper {CellName(r.Cell)} test {r.PaperTest:F2}");
+                }
+                string file = $"{stem}-{dataSet}-{suffix}.svg";
+                chart.WriteFile(Path.Combine(options.OutputDirectory, file));
+                if (axis == "epoch") md.AppendLine(CultureInfo.InvariantCulture, $"![{dataSet} learning curves]({file})");
+            }
+        }
+        AtomicFile.Write(Path.Combine(options.OutputDirectory, stem + ".md"), s =>
+        {
+            using var writer = new StreamWriter(s, new UTF8Encoding(false));
+            writer.Write(md.ToString());
+        });
+    }
+
+    private static string CellName(CellKind cell) => cell switch { CellKind.Gru => "GRU", CellKind.Lstm => "LSTM", _ => "tanh" };
+
+    private sealed class Inline<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}
