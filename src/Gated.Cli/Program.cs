@@ -5,6 +5,9 @@ using Gated.Cli.Commands;
 // Exit codes: 0 success, 1 failure (bad data file, I/O error, divergence), 2 usage error, 130 cancelled.
 var root = new RootCommand("Gated: GRU, LSTM and RNN networks trained by backpropagation through time, in pure C#.");
 root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(EvalCommand.Create());
+root.Subcommands.Add(SampleCommand.Create());
 root.Subcommands.Add(ReproduceCommand.Create());
 
 ParseResult parse = root.Parse(args);

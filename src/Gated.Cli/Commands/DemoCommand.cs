@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.CommandLine.Parsing;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -30,65 +29,23 @@ internal static class DemoCommand
 
     public static Command Create()
     {
-        var data = new Option<string>("--data")
-        {
-            Description = "The data set (JSON: train/valid/test piano rolls). Default: $GATED_DATA/jsb.json, else ../shared/data/polyphonic/jsb.json.",
-            HelpName = "PATH",
-        };
-        var cell = new Option<string>("--cell")
-        {
-            Description = "The recurrent cell: gru, lstm or rnn (tanh).",
-            DefaultValueFactory = _ => "gru",
-        };
-        cell.Validators.Add(result =>
-        {
-            if (TryGetValue(result, out string? value) && ParseCell(value) is null)
-                result.AddError($"--cell must be gru, lstm or rnn, got '{value}'.");
-        });
+        var data = CommonOptions.Data();
+        var cell = CommonOptions.Cell();
         var hidden = PositiveInt("--hidden", "Hidden units per layer.", 46, max: 4096);
         var layers = PositiveInt("--layers", "Stacked recurrent layers.", 1, max: 32);
         var epochs = PositiveInt("--epochs", "Passes over the training split.", 3, max: 1_000_000);
         var batchSize = PositiveInt("--batch-size", "Sequences per mini-batch.", 8, max: 1_000_000);
-        var learningRate = new Option<double>("--learning-rate", "--lr")
-        {
-            // 0.03 rather than PyTorch's 1e-3: with batches of 8 and the gradient norm clipped at 1, three
-            // epochs on JSB (a second or two) then get the model well past the 11 nats/step plateau of
-            // note frequencies; at 1e-3 three epochs end near 22 nats/step.
-            Description = "Adam's step size.",
-            DefaultValueFactory = _ => 3e-2,
-        };
-        learningRate.Validators.Add(result =>
-        {
-            if (TryGetValue(result, out double value) && !(double.IsFinite(value) && value > 0))
-                result.AddError($"--learning-rate must be a positive number, got {value.ToString(CultureInfo.InvariantCulture)}.");
-        });
+        // 0.03 rather than PyTorch's 1e-3: with batches of 8 and the gradient norm clipped at 1, three
+        // epochs on JSB (a second or two) then get the model well past the 11 nats/step plateau of
+        // note frequencies; at 1e-3 three epochs end near 22 nats/step.
+        var learningRate = CommonOptions.PositiveDouble("--learning-rate", "Adam's step size.", 3e-2, aliases: "--lr");
         var seed = new Option<int>("--seed")
         {
             Description = "Seed for the weights and the shuffling; the same seed gives the same run.",
             DefaultValueFactory = _ => 1,
         };
-        var output = new Option<string>("--out", "-o")
-        {
-            Description = "Where to save the trained model (safetensors).",
-            DefaultValueFactory = _ => "model.safetensors",
-            HelpName = "PATH",
-        };
-        output.Validators.Add(result =>
-        {
-            if (!TryGetValue(result, out string? path)) return;
-            if (string.IsNullOrWhiteSpace(path)) { result.AddError("--out must name a file."); return; }
-            string full;
-            try { full = Path.GetFullPath(path); }
-            catch (Exception ex) when (ex is ArgumentException or NotSupportedException or PathTooLongException)
-            {
-                result.AddError($"--out: '{path}' is not a valid path.");
-                return;
-            }
-            string? directory = Path.GetDirectoryName(full);
-            if (Directory.Exists(full)) result.AddError($"--out: '{path}' is a directory; give a file name.");
-            else if (directory is null || !Directory.Exists(directory)) result.AddError($"--out: the directory of '{path}' does not exist.");
-        });
-        var json = new Option<bool>("--json") { Description = "Print one JSON document on stdout instead of tables." };
+        var output = CommonOptions.OutputFile("--out", "Where to save the trained model (safetensors).", "model.safetensors", aliases: "-o");
+        var json = CommonOptions.Json();
 
         var command = new Command("demo", "Train a small GRU/LSTM/RNN on polyphonic music (JSB Chorales by default), report the NLL per step and save the model.")
         {
@@ -97,8 +54,8 @@ internal static class DemoCommand
         command.SetAction((parseResult, cancellationToken) =>
         {
             var settings = new Settings(
-                parseResult.GetValue(data) ?? DefaultDataPath(),
-                ParseCell(parseResult.GetValue(cell)) ?? CellKind.Gru,
+                parseResult.GetValue(data) ?? CommonOptions.DefaultDataSet,
+                CommonOptions.ParseCell(parseResult.GetValue(cell)) ?? CellKind.Gru,
                 parseResult.GetValue(hidden),
                 parseResult.GetValue(layers),
                 parseResult.GetValue(epochs),
@@ -112,49 +69,8 @@ internal static class DemoCommand
         return command;
     }
 
-    /// <summary>An integer option in 1..max (the caps keep a typo from allocating tens of gigabytes).</summary>
-    private static Option<int> PositiveInt(string name, string description, int defaultValue, int max)
-    {
-        var option = new Option<int>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
-        option.Validators.Add(result =>
-        {
-            if (!TryGetValue(result, out int value)) return;
-            if (value <= 0) result.AddError($"{name} must be a positive integer, got {value}.");
-            else if (value > max) result.AddError($"{name} must be at most {max}, got {value}.");
-        });
-        return option;
-    }
-
-    /// <summary>The option's value, or false when it did not parse (System.CommandLine reports that error itself).</summary>
-    private static bool TryGetValue<T>(OptionResult result, out T? value)
-    {
-        try
-        {
-            value = result.GetValueOrDefault<T>();
-            return true;
-        }
-        catch (InvalidOperationException)
-        {
-            value = default;
-            return false;
-        }
-    }
-
-    private static CellKind? ParseCell(string? name) => name?.ToLowerInvariant() switch
-    {
-        "gru" => CellKind.Gru,
-        "lstm" => CellKind.Lstm,
-        "rnn" => CellKind.Rnn,
-        _ => null,
-    };
-
-    private static string DefaultDataPath()
-    {
-        string? root = Environment.GetEnvironmentVariable("GATED_DATA");
-        return string.IsNullOrEmpty(root)
-            ? Path.Combine("..", "shared", "data", "polyphonic", "jsb.json")
-            : Path.Combine(root, "jsb.json");
-    }
+    private static Option<int> PositiveInt(string name, string description, int defaultValue, int max) =>
+        CommonOptions.PositiveInt(name, description, defaultValue, max);
 
     private static int Run(Settings s, CancellationToken cancellationToken)
     {
@@ -170,6 +86,11 @@ internal static class DemoCommand
         catch (GatedFormatException ex)
         {
             Console.Error.WriteLine($"gated demo: malformed data file: {ex.Message}");
+            return ExitCodes.Failure;
+        }
+        catch (DataSetNotFoundException ex)
+        {
+            Console.Error.WriteLine($"gated demo: {ex.Message}");
             return ExitCodes.Failure;
         }
         catch (FileNotFoundException)
@@ -213,13 +134,14 @@ internal static class DemoCommand
             Console.Error.WriteLine($"gated demo: --hidden {s.Hidden} with --layers {s.Layers} is refused: {ex.Message.Split(" (Parameter", 2)[0]} (see 'gated demo --help')");
             return ExitCodes.Usage;
         }
-        var dataset = PianoRollDataset.Load(s.DataPath);
+        var dataset = CommonOptions.LoadData(s.DataPath, cancellationToken);
+        string dataSource = dataset.SourceName ?? s.DataPath;
         var optimizer = new Adam<float>(model.ParameterBlocks, s.LearningRate);
         var rows = new List<EpochRow>();
 
         if (!s.Json)
         {
-            AnsiConsole.MarkupLineInterpolated($"[bold]Data[/]   {s.DataPath}: {dataset.Train.Count} train, {dataset.Valid.Count} valid, {dataset.Test.Count} test sequences");
+            AnsiConsole.MarkupLineInterpolated($"[bold]Data[/]   {dataSource}: {dataset.Train.Count} train, {dataset.Valid.Count} valid, {dataset.Test.Count} test sequences");
             AnsiConsole.MarkupLineInterpolated($"[bold]Model[/]  {model.Recurrent.Options} → {model.Head}, {model.ParameterCount:N0} parameters");
             AnsiConsole.MarkupLineInterpolated($"[bold]Train[/]  Adam lr {s.LearningRate.ToString(CultureInfo.InvariantCulture)}, batch {s.BatchSize}, gradient norm clipped at {MaxGradientNorm.ToString(CultureInfo.InvariantCulture)}, {s.Epochs} epochs, seed {s.Seed}");
         }
@@ -227,7 +149,7 @@ internal static class DemoCommand
         void RunEpoch(int epoch, Action<MusicProgress>? report)
         {
             var watch = Stopwatch.StartNew();
-            var progress = report is null ? null : new SyncProgress<MusicProgress>(report);
+            var progress = report is null ? null : new CommonOptions.SyncProgress<MusicProgress>(report);
             var train = model.TrainEpoch(dataset.Train, optimizer, epoch, new MusicModel.TrainingStep(s.BatchSize, MaxGradientNorm), progress, cancellationToken);
             var valid = model.Evaluate(dataset.Valid, EvaluationBatchSize, progress, cancellationToken);
             rows.Add(new EpochRow(epoch, train, valid, watch.Elapsed.TotalSeconds));
@@ -274,7 +196,7 @@ internal static class DemoCommand
         var last = rows[^1];
         model.Save(s.OutPath, new Dictionary<string, string>
         {
-            ["training.data"] = Path.GetFileName(s.DataPath),
+            ["training.data"] = Path.GetFileName(dataSource),
             ["training.optimizer"] = $"adam lr={Invariant(s.LearningRate)} betas=(0.9, 0.999) eps=1e-08",
             ["training.max_gradient_norm"] = Invariant(MaxGradientNorm),
             ["training.batch_size"] = Invariant(s.BatchSize),
@@ -287,7 +209,7 @@ internal static class DemoCommand
 
         if (s.Json)
         {
-            WriteJson(s, model, rows, test, seconds);
+            WriteJson(s, dataSource, model, rows, test, seconds);
             return ExitCodes.Success;
         }
 
@@ -306,13 +228,12 @@ internal static class DemoCommand
         return ExitCodes.Success;
     }
 
-    private static void WriteJson(Settings s, MusicModel model, List<EpochRow> rows, NllSummary test, double seconds)
+    private static void WriteJson(Settings s, string dataSource, MusicModel model, List<EpochRow> rows, NllSummary test, double seconds)
     {
-        using var stdout = Console.OpenStandardOutput();
-        using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
+        CommonOptions.WriteJson(w =>
         {
             w.WriteStartObject();
-            w.WriteString("data", s.DataPath);
+            w.WriteString("data", dataSource);
             w.WriteString("cell", s.Cell.ToString().ToLowerInvariant());
             w.WriteNumber("hidden_size", s.Hidden);
             w.WriteNumber("num_layers", s.Layers);
@@ -340,22 +261,10 @@ internal static class DemoCommand
             w.WriteString("model", Path.GetFullPath(s.OutPath));
             w.WriteNumber("seconds", Math.Round(seconds, 3));
             w.WriteEndObject();
-        }
-        stdout.WriteByte((byte)'\n');
+        });
     }
 
-    /// <summary>JSON has no NaN: a split with nothing to predict gives null.</summary>
-    private static void WriteNumberOrNull(Utf8JsonWriter w, string name, double value)
-    {
-        if (double.IsFinite(value)) w.WriteNumber(name, value);
-        else w.WriteNull(name);
-    }
+    private static void WriteNumberOrNull(Utf8JsonWriter w, string name, double value) => CommonOptions.WriteNumberOrNull(w, name, value);
 
     private static string Invariant(IFormattable value) => value.ToString(null, CultureInfo.InvariantCulture);
-
-    /// <summary>Calls the handler on the reporting thread (unlike <see cref="Progress{T}"/>, which posts).</summary>
-    private sealed class SyncProgress<T>(Action<T> handler) : IProgress<T>
-    {
-        public void Report(T value) => handler(value);
-    }
 }

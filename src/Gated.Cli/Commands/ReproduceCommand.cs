@@ -85,7 +85,15 @@ internal static class ReproduceCommand
 
     private static int Run(ReproductionOptions options, bool json, CancellationToken cancellationToken)
     {
-        var console = json ? AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }) : AnsiConsole.Console;
+        // Progress goes to stderr under --json; colour and markup only on a terminal.
+        var writer = json ? Console.Error : Console.Out;
+        bool redirected = json ? Console.IsErrorRedirected : Console.IsOutputRedirected;
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(writer),
+            Ansi = redirected ? AnsiSupport.No : AnsiSupport.Detect,
+            ColorSystem = redirected ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
+        });
         try
         {
             var progress = new Inline<ReproductionProgress>(p =>
