@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text.Json;
 using Gated.Data;
 using Gated.Experiments;
-using Gated.IO;
 using Gated.Layers;
 using Gated.Training;
 using Spectre.Console;
@@ -94,7 +93,7 @@ internal static class ReproduceCommand
             Ansi = redirected ? AnsiSupport.No : AnsiSupport.Detect,
             ColorSystem = redirected ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
         });
-        try
+        return CommonOptions.Guard("reproduce", () =>
         {
             var progress = new Inline<ReproductionProgress>(p =>
             {
@@ -126,37 +125,12 @@ internal static class ReproduceCommand
                 console.WriteLine($"Wrote {Path.Combine(options.OutputDirectory, stem + ".md")}, {stem}.json and learning curves.");
             }
             return ExitCodes.Success;
-        }
-        catch (OperationCanceledException)
+        }, ex => ex switch
         {
-            Console.Error.WriteLine("gated reproduce: cancelled; finished runs keep their checkpoints (continue with --resume).");
-            return ExitCodes.Cancelled;
-        }
-        catch (DataSetNotFoundException e)
-        {
-            Console.Error.WriteLine($"gated reproduce: {e.Message}");
-            return ExitCodes.Failure;
-        }
-        catch (GatedFormatException e)
-        {
-            Console.Error.WriteLine($"gated reproduce: {e.Message}");
-            return ExitCodes.Failure;
-        }
-        catch (TrainingDivergedException e)
-        {
-            Console.Error.WriteLine($"gated reproduce: {e.Message}");
-            return ExitCodes.Failure;
-        }
-        catch (IOException e)
-        {
-            Console.Error.WriteLine($"gated reproduce: {e.Message}");
-            return ExitCodes.Failure;
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            Console.Error.WriteLine($"gated reproduce: {e.Message}");
-            return ExitCodes.Failure;
-        }
+            OperationCanceledException => "cancelled; finished runs keep their checkpoints (continue with --resume).",
+            TrainingDivergedException => ex.Message,
+            _ => null,
+        });
     }
 
     private sealed class Inline<T>(Action<T> report) : IProgress<T>
