@@ -280,6 +280,37 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
         return new RecurrentGradients<T>(InputToUserLayout(dLayerInput, o.InputSize), gradInitialHidden, gradInitialCell);
     }
 
+    /// <summary>
+    /// The activated gates of the last <see cref="Forward"/> for one layer and direction, in the
+    /// user's batch order and each sequence's own time order: (T, B, G·H) with the cell's gate blocks
+    /// (GRU r | z | ĥ, LSTM i | f | g | o, RNN h), zero at padded steps. For looking inside a model;
+    /// allocates the returned tensor.
+    /// </summary>
+    /// <param name="layer">0-based layer.</param>
+    /// <param name="direction">0 forward, 1 reverse.</param>
+    /// <exception cref="InvalidOperationException">No forward pass has been run.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">No such layer or direction.</exception>
+    public Tensor<T> GetGates(int layer = 0, int direction = 0)
+    {
+        if (!hasForward) throw new InvalidOperationException("GetGates needs a Forward first.");
+        ArgumentOutOfRangeException.ThrowIfNegative(layer);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(layer, Options.NumLayers);
+        ArgumentOutOfRangeException.ThrowIfNegative(direction);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(direction, Options.Directions);
+        var ws = workspaces[layer * Options.Directions + direction];
+        int g = Options.GateCount * Options.HiddenSize, t = steps, b = batch;
+        var gates = new Tensor<T>(t, b, g);
+        for (int step = 0; step < t; step++)
+        {
+            for (int row = 0; row < batchSizes[step]; row++)
+            {
+                int time = direction == 0 ? step : sortedLengths[row] - 1 - step;
+                ws.Gates.AsSpan((step * b + row) * g, g).CopyTo(gates.Data.AsSpan((time * b + order[row]) * g, g));
+            }
+        }
+        return gates;
+    }
+
     /// <summary>Creates a stream that advances the stack one step at a time for a fixed batch, keeping its state (unidirectional stacks only).</summary>
     /// <exception cref="NotSupportedException">The stack is bidirectional: its reverse direction needs the whole sequence.</exception>
     public RecurrentStream<T> CreateStream(int batchSize = 1) => new(this, cells, batchSize);
