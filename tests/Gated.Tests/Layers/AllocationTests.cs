@@ -17,7 +17,10 @@ public sealed class AllocationTests
             Cell = cell, InputSize = 8, HiddenSize = 16, NumLayers = 2, Bidirectional = true,
             Gru = new GruOptions { Reset = reset },
         }, seed: 1);
-        long shortRun = Measure(layer, steps: 20), longRun = Measure(layer, steps: 200);
+        // The minimum of three measurements: an allocation made in every step shows in all three, while a
+        // one-time event of the runtime (tiered JIT, on-stack replacement of a long loop) shows in one at most.
+        long shortRun = Enumerable.Range(0, 3).Min(_ => Measure(layer, steps: 20));
+        long longRun = Enumerable.Range(0, 3).Min(_ => Measure(layer, steps: 200));
         // Returned tensors grow with T: output (T·B·2H) and ∂input (T·B·I) floats, ×4 bytes; the rest must not.
         long returned = (200 - 20) * 4L * (2 * 16 + 8) * 4;
         Assert.True(longRun - shortRun <= returned + 1024, $"200 steps allocated {longRun} bytes, 20 steps {shortRun}: {longRun - shortRun - returned} bytes beyond the returned tensors");
