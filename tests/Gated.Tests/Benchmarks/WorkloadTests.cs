@@ -185,33 +185,7 @@ public sealed class WorkloadTests
 
     private static (int ExitCode, string Stdout, string Stderr) RunCli(params string[] args)
     {
-        string cli = Path.Combine(AppContext.BaseDirectory, "Gated.Cli.dll");
-        Assert.True(File.Exists(cli), $"{cli} is missing; the test project must reference src/Gated.Cli.");
-        string? host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (string.IsNullOrEmpty(host) || !File.Exists(host))
-            host = Environment.ProcessPath is string self && Path.GetFileNameWithoutExtension(self).Equals("dotnet", StringComparison.OrdinalIgnoreCase) ? self : "dotnet";
-        var start = new ProcessStartInfo(host)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-        };
-        start.ArgumentList.Add(cli);
-        foreach (string arg in args) start.ArgumentList.Add(arg);
-        start.Environment["NO_COLOR"] = "1";
-        using var process = Process.Start(start)!;
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(90)))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"gated {string.Join(' ', args)} did not finish in 90 s.");
-        }
-        process.WaitForExit();
-        return (process.ExitCode, stdout.Result, stderr.Result);
+        var r = GatedProcess.Run(null, null, TimeSpan.FromSeconds(90), args);
+        return (r.ExitCode, r.Stdout, r.Stderr);
     }
 }

@@ -259,46 +259,12 @@ public sealed class CliTests : IDisposable
 
     private Result Run(params string[] args)
     {
-        string cli = Path.Combine(AppContext.BaseDirectory, "Gated.Cli.dll");
-        Assert.True(File.Exists(cli), $"{cli} is missing; the test project must reference src/Gated.Cli.");
-        var start = new ProcessStartInfo(DotnetHost())
+        var r = GatedProcess.Run(root, new Dictionary<string, string>
         {
-            WorkingDirectory = root,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-        };
-        start.ArgumentList.Add(cli);
-        foreach (string arg in args) start.ArgumentList.Add(arg);
-        start.Environment["GATED_DATA"] = Path.Combine(root, "no-data");
-        start.Environment["GATED_CACHE"] = Path.Combine(root, "cache");
-        start.Environment["NO_COLOR"] = "1";
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-
-        using var process = Process.Start(start)!;
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(Timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"gated {string.Join(' ', args)} did not finish in {Timeout.TotalSeconds} s.");
-        }
-        process.WaitForExit();
-        return new Result(process.ExitCode, stdout.Result, stderr.Result);
-    }
-
-    /// <summary>The dotnet host running these tests (or the one the SDK names), else <c>dotnet</c> on the PATH.</summary>
-    private static string DotnetHost()
-    {
-        string? fromSdk = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (!string.IsNullOrEmpty(fromSdk) && File.Exists(fromSdk)) return fromSdk;
-        string? self = Environment.ProcessPath;
-        if (self is not null && Path.GetFileNameWithoutExtension(self).Equals("dotnet", StringComparison.OrdinalIgnoreCase)) return self;
-        return "dotnet";
+            ["GATED_DATA"] = Path.Combine(root, "no-data"),
+            ["GATED_CACHE"] = Path.Combine(root, "cache"),
+        }, Timeout, args);
+        return new Result(r.ExitCode, r.Stdout, r.Stderr);
     }
 
     /// <summary>

@@ -468,36 +468,11 @@ public sealed class ExplainCommandTests : IDisposable
 
     private (int Exit, string Stdout, string Stderr) Run(params string[] args)
     {
-        string cli = Path.Combine(AppContext.BaseDirectory, "Gated.Cli.dll");
-        Assert.True(File.Exists(cli), $"{cli} is missing; the test project must reference src/Gated.Cli.");
-        string host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } fromSdk && File.Exists(fromSdk) ? fromSdk
-            : Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self).Equals("dotnet", StringComparison.OrdinalIgnoreCase) ? self
-            : "dotnet";
-        var start = new ProcessStartInfo(host)
+        var r = GatedProcess.Run(root, new Dictionary<string, string>
         {
-            WorkingDirectory = root,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-        };
-        start.ArgumentList.Add(cli);
-        foreach (string arg in args) start.ArgumentList.Add(arg);
-        start.Environment["GATED_DATA"] = Path.Combine(root, "no-data");
-        start.Environment["GATED_CACHE"] = Path.Combine(root, "cache");
-        start.Environment["NO_COLOR"] = "1";
-        using var process = Process.Start(start)!;
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(90)))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"gated {string.Join(' ', args)} did not finish in 90 s.");
-        }
-        process.WaitForExit();
-        return (process.ExitCode, stdout.Result, stderr.Result);
+            ["GATED_DATA"] = Path.Combine(root, "no-data"),
+            ["GATED_CACHE"] = Path.Combine(root, "cache"),
+        }, TimeSpan.FromSeconds(90), args);
+        return (r.ExitCode, r.Stdout, r.Stderr);
     }
 }
