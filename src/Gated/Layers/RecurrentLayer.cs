@@ -182,7 +182,7 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
 
         hasForward = true;
         return new RecurrentResult<T>(
-            OutputToUserLayout(layerOutputs[o.NumLayers - 1], width),
+            ToUserLayout(layerOutputs[o.NumLayers - 1], width),
             FinalStates(cellState: false),
             o.Cell == CellKind.Lstm ? FinalStates(cellState: true) : null);
     }
@@ -277,7 +277,7 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
             }
         }
 
-        return new RecurrentGradients<T>(InputToUserLayout(dLayerInput, o.InputSize), gradInitialHidden, gradInitialCell);
+        return new RecurrentGradients<T>(ToUserLayout(dLayerInput, o.InputSize), gradInitialHidden, gradInitialCell);
     }
 
     /// <summary>
@@ -447,11 +447,7 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
         return output.Data.AsSpan(index * width, width);
     }
 
-    /// <summary>Sorted, time-major (T, B, n) → the user's order and layout.</summary>
-    private Tensor<T> OutputToUserLayout(T[] sorted, int n) => ToUserLayout(sorted, n);
-
-    private Tensor<T> InputToUserLayout(T[] sorted, int n) => ToUserLayout(sorted, n);
-
+    /// <summary>Sorted, time-major (T, B, n) → the user's batch order and layout; zero at padded steps.</summary>
     private Tensor<T> ToUserLayout(T[] sorted, int n)
     {
         int t = steps, b = batch;
