@@ -68,16 +68,7 @@ public sealed class PianoRollDataset
     /// <exception cref="UnauthorizedAccessException">The file may not be read.</exception>
     public static PianoRollDataset Load(string path)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        byte[] bytes;
-        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1))
-        {
-            long length = stream.Length;
-            if (length > MaxFileLength)
-                throw new GatedFormatException(path, $"the file is {length} bytes, more than the {MaxFileLength} a dataset may have.");
-            bytes = new byte[length];
-            stream.ReadExactly(bytes);
-        }
+        byte[] bytes = BoundedFile.ReadAllBytes(path, MaxFileLength, "a dataset");
         return Parse(bytes, path);
     }
 

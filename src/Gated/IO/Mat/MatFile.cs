@@ -92,23 +92,7 @@ public sealed class MatFile
     /// <exception cref="UnauthorizedAccessException">The file may not be read.</exception>
     public static MatFile Read(string path)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        byte[] bytes;
-        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1))
-        {
-            long length = stream.Length;
-            if (length > MaxFileLength)
-                throw new GatedFormatException(path, $"the file is {length} bytes, more than the {MaxFileLength} bytes a MAT-file may have here.");
-            bytes = new byte[length];
-            try
-            {
-                stream.ReadExactly(bytes);
-            }
-            catch (EndOfStreamException)
-            {
-                throw new GatedFormatException(path, "the file ended early while being read; it was truncated or changed while being read.");
-            }
-        }
+        byte[] bytes = BoundedFile.ReadAllBytes(path, MaxFileLength, "a MAT-file");
         return new Parser(bytes, path).Parse();
     }
 

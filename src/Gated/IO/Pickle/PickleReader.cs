@@ -88,15 +88,7 @@ public static class PickleReader
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         limits ??= PickleLimits.Default;
-        byte[] bytes;
-        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1))
-        {
-            long length = stream.Length;
-            if (length > limits.MaxInputLength || length > Array.MaxLength)
-                throw new GatedFormatException(path, $"the file is {length} bytes, more than the {Math.Min(limits.MaxInputLength, Array.MaxLength)} a pickle may have.");
-            bytes = new byte[length];
-            stream.ReadExactly(bytes);
-        }
+        byte[] bytes = BoundedFile.ReadAllBytes(path, limits.MaxInputLength, "a pickle");
         return Read(bytes, path, limits);
     }
 
