@@ -59,6 +59,30 @@ internal sealed class GruCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
     public override DirectionWorkspace<T> CreateWorkspace() =>
         new(InputSize, HiddenSize, GateCount, hasCell: false, hasResetTerm: true, separateHiddenGradient: true);
 
+    /// <summary>With the reset before the product the steps multiply by W_hh[r|z] and W_hn separately, so each is packed alone.</summary>
+    public override void PackForward(DirectionWorkspace<T> ws)
+    {
+        if (resetAfterProduct)
+        {
+            base.PackForward(ws);
+            return;
+        }
+        PackRecurrent(ws, RecurrentPack.ForwardResetUpdate, transposed: true, 0, 2 * HiddenSize);
+        PackRecurrent(ws, RecurrentPack.ForwardCandidate, transposed: true, 2 * HiddenSize, HiddenSize);
+    }
+
+    /// <inheritdoc/>
+    public override void PackBackward(DirectionWorkspace<T> ws)
+    {
+        if (resetAfterProduct)
+        {
+            base.PackBackward(ws);
+            return;
+        }
+        PackRecurrent(ws, RecurrentPack.BackwardResetUpdate, transposed: false, 0, 2 * HiddenSize);
+        PackRecurrent(ws, RecurrentPack.BackwardCandidate, transposed: false, 2 * HiddenSize, HiddenSize);
+    }
+
     public override void ForwardStep(DirectionWorkspace<T> ws, int t, int batch)
     {
         int h = HiddenSize, g = GateWidth, rowBase = t * ws.Batch;
@@ -182,15 +206,15 @@ internal sealed class GruCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
                 dxp[..(2 * h)].CopyTo(dhp);
             }
             // δh_{t−1} += [δa_r | δa_z | δρ] · W_hh
-            Gemm.Multiply(false, false, batch, h, g, ws.dHiddenProjection.AsSpan(rowBase * g, batch * g), g,
-                Values(WeightHh, g * h), h, dHiddenPrev, h, accumulate: true);
+            MultiplyRecurrent(ws, RecurrentPack.Backward, transposed: false, 0, g, batch,
+                ws.dHiddenProjection.AsSpan(rowBase * g, batch * g), g, dHiddenPrev, h, accumulate: true);
         }
         else
         {
             // a_n = W_in x + b_in + W_hn ρ + b_hn with ρ = r ⊙ h_{t−1}:  δρ = δa_n · W_hn
             Span<T> dResetTerm = ws.StepScratch.AsSpan(0, batch * h);
-            Gemm.Multiply(false, false, batch, h, h, ws.dInputProjection.AsSpan(rowBase * g + 2 * h, batch * g - 2 * h), g,
-                Values(WeightHh + 2 * h * h, h * h), h, dResetTerm, h, accumulate: false);
+            MultiplyRecurrent(ws, RecurrentPack.BackwardCandidate, transposed: false, 2 * h, h, batch,
+                ws.dInputProjection.AsSpan(rowBase * g + 2 * h, batch * g - 2 * h), g, dResetTerm, h, accumulate: false);
             for (int row = 0; row < batch; row++)
             {
                 int r0 = rowBase + row;
@@ -211,8 +235,8 @@ internal sealed class GruCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
                 dxp.CopyTo(ws.dHiddenProjection.AsSpan(r0 * g, g));
             }
             // δh_{t−1} += [δa_r | δa_z] · W_hh[r|z]
-            Gemm.Multiply(false, false, batch, h, 2 * h, ws.dHiddenProjection.AsSpan(rowBase * g, batch * g), g,
-                Values(WeightHh, 2 * h * h), h, dHiddenPrev, h, accumulate: true);
+            MultiplyRecurrent(ws, RecurrentPack.BackwardResetUpdate, transposed: false, 0, 2 * h, batch,
+                ws.dHiddenProjection.AsSpan(rowBase * g, batch * g), g, dHiddenPrev, h, accumulate: true);
         }
     }
 
@@ -236,7 +260,8 @@ internal sealed class GruCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
     {
         int g = GateWidth, h = HiddenSize;
         Span<T> projection = ws.StepProjection.AsSpan(0, batch * g);
-        Gemm.Multiply(false, true, batch, 2 * h, h, ws.Hidden.AsSpan(t * ws.Batch * h, batch * h), h, Values(WeightHh, 2 * h * h), h, projection, g, accumulate: false);
+        MultiplyRecurrent(ws, RecurrentPack.ForwardResetUpdate, transposed: true, 0, 2 * h, batch,
+            ws.Hidden.AsSpan(t * ws.Batch * h, batch * h), h, projection, g, accumulate: false);
         if (BiasHh >= 0)
         {
             ReadOnlySpan<T> bias = Values(BiasHh, 2 * h);
@@ -262,8 +287,8 @@ internal sealed class GruCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
             for (int j = 0; j < h; j++) rho[j] = r[j] * hPrev[j];
         }
         Span<T> projection = ws.StepProjection.AsSpan(0, batch * g);
-        Gemm.Multiply(false, true, batch, h, h, ws.ResetTerm.AsSpan(rowBase * h, batch * h), h, Values(WeightHh + 2 * h * h, h * h), h,
-            projection[(2 * h)..], g, accumulate: false);
+        MultiplyRecurrent(ws, RecurrentPack.ForwardCandidate, transposed: true, 2 * h, h, batch,
+            ws.ResetTerm.AsSpan(rowBase * h, batch * h), h, projection[(2 * h)..], g, accumulate: false);
         if (BiasHh >= 0)
         {
             ReadOnlySpan<T> bias = Values(BiasHh + 2 * h, h);

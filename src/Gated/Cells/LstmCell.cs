@@ -107,7 +107,7 @@ internal sealed class LstmCell<T> : RecurrentCell<T> where T : unmanaged, IFloat
             options.GateActivation.MultiplyByDerivative(output, dOutput);
         }
         // δh_{t−1} = δa · W_hh
-        Gemm.Multiply(false, false, batch, h, g, ws.dInputProjection.AsSpan(rowBase * g, batch * g), g,
-            Values(WeightHh, g * h), h, ws.dHiddenPrev.AsSpan(0, batch * h), h, accumulate: false);
+        MultiplyRecurrent(ws, RecurrentPack.Backward, transposed: false, 0, g, batch,
+            ws.dInputProjection.AsSpan(rowBase * g, batch * g), g, ws.dHiddenPrev.AsSpan(0, batch * h), h, accumulate: false);
     }
 }

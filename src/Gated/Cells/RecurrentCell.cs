@@ -88,12 +88,50 @@ internal abstract class RecurrentCell<T> where T : unmanaged, IFloatingPointIeee
         if (BiasHh >= 0) AddColumnSums(dHp, rows, Grads(BiasHh, g));
     }
 
+    /// <summary>
+    /// Packs the blocks of W_hh that the forward steps multiply by, once for the whole pass
+    /// (<see cref="DirectionWorkspace{T}.ReleasePacks"/> ends it). Products too small for the packed
+    /// kernel are left unpacked.
+    /// </summary>
+    public virtual void PackForward(DirectionWorkspace<T> ws) => PackRecurrent(ws, RecurrentPack.Forward, transposed: true, 0, GateWidth);
+
+    /// <summary>Packs the blocks of W_hh that the backward steps multiply by, once for the whole pass.</summary>
+    public virtual void PackBackward(DirectionWorkspace<T> ws) => PackRecurrent(ws, RecurrentPack.Backward, transposed: false, 0, GateWidth);
+
+    /// <summary>
+    /// Packs rows [firstRow, firstRow + rows) of W_hh into <paramref name="slot"/>: transposed
+    /// (op = W_subᵀ, H × rows) for the forward product h·W_subᵀ, or as is (rows × H) for δa·W_sub.
+    /// </summary>
+    protected void PackRecurrent(DirectionWorkspace<T> ws, int slot, bool transposed, int firstRow, int rows)
+    {
+        int h = HiddenSize, k = transposed ? h : rows, n = transposed ? rows : h;
+        var pack = ws.Packs[slot];
+        if (Gemm.UsePacked<T>(ws.Batch, n, k)) pack.Pack(transposed, k, n, Values(WeightHh + firstRow * h, rows * h), h);
+        else pack.Release();
+    }
+
+    /// <summary>
+    /// C (=|+=) A · op(W_sub) for the live rows, with W_sub = rows [firstRow, firstRow + rows) of W_hh and
+    /// op = transpose in the forward direction: from the pack in <paramref name="slot"/> when it is ready
+    /// and the product is large enough, else straight from the weights.
+    /// </summary>
+    protected void MultiplyRecurrent(DirectionWorkspace<T> ws, int slot, bool transposed, int firstRow, int rows, int batch,
+        ReadOnlySpan<T> a, int lda, Span<T> c, int ldc, bool accumulate)
+    {
+        int h = HiddenSize, k = transposed ? h : rows, n = transposed ? rows : h;
+        var pack = ws.Packs[slot];
+        if (pack.IsReady && Gemm.UsePacked<T>(batch, n, k))
+            Gemm.MultiplyPacked(false, batch, a, lda, pack, c, ldc, accumulate);
+        else
+            Gemm.Multiply(false, transposed, batch, n, k, a, lda, Values(WeightHh + firstRow * h, rows * h), h, c, ldc, accumulate);
+    }
+
     /// <summary>StepProjection = h_{t−1} · W_hhᵀ + b_hh for the live rows: (b, G·H).</summary>
     protected Span<T> ProjectHidden(DirectionWorkspace<T> ws, int t, int batch)
     {
         int g = GateWidth, h = HiddenSize;
         Span<T> projection = ws.StepProjection.AsSpan(0, batch * g);
-        Gemm.Multiply(false, true, batch, g, h, ws.Hidden.AsSpan(t * ws.Batch * h, batch * h), h, Values(WeightHh, g * h), h, projection, g, accumulate: false);
+        MultiplyRecurrent(ws, RecurrentPack.Forward, transposed: true, 0, g, batch, ws.Hidden.AsSpan(t * ws.Batch * h, batch * h), h, projection, g, accumulate: false);
         if (BiasHh >= 0) AddRowVector(projection, batch, Values(BiasHh, g));
         return projection;
     }

@@ -41,6 +41,6 @@ internal sealed class RnnCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
         Span<T> da = ws.dInputProjection.AsSpan(rowBase * h, batch * h);
         ws.dHidden.AsSpan(0, batch * h).CopyTo(da);
         nonlinearity.MultiplyByDerivative(ws.Gates.AsSpan(rowBase * h, batch * h), da);
-        Gemm.Multiply(false, false, batch, h, h, da, h, Values(WeightHh, h * h), h, ws.dHiddenPrev.AsSpan(0, batch * h), h, accumulate: false);
+        MultiplyRecurrent(ws, RecurrentPack.Backward, transposed: false, 0, h, batch, da, h, ws.dHiddenPrev.AsSpan(0, batch * h), h, accumulate: false);
     }
 }

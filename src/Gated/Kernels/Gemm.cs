@@ -37,6 +37,17 @@ internal static class Gemm
             if (!accumulate) ClearRows(c, m, n, ldc);
             return;
         }
+        if (UsePacked<T>(m, n, k))
+        {
+            unsafe
+            {
+                fixed (T* pa = a)
+                fixed (T* pb = b)
+                fixed (T* pc = c)
+                    PackedGemm.Multiply(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);
+            }
+            return;
+        }
         if (!Vector.IsHardwareAccelerated || Vector<T>.Count == 1)
         {
             ScalarGemm.Multiply(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
@@ -50,6 +61,42 @@ internal static class Gemm
             default: ScalarGemm.Multiply(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate); break;
         }
     }
+
+    /// <summary>
+    /// C (=|+=) op(A)·B with B already packed (k × n): the recurrent product of every time step reuses
+    /// weights packed once per pass. Call it only where <see cref="UsePacked{T}"/> holds.
+    /// </summary>
+    public static void MultiplyPacked<T>(bool transA, int m, ReadOnlySpan<T> a, int lda, PackedMatrix<T> packedB, Span<T> c, int ldc, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = packedB.Columns, k = packedB.Depth;
+        if (m == 0 || n == 0) return;
+        if (k == 0)
+        {
+            if (!accumulate) ClearRows(c, m, n, ldc);
+            return;
+        }
+        unsafe
+        {
+            fixed (T* pa = a)
+            fixed (T* pc = c)
+                PackedGemm.Multiply(transA, m, pa, lda, packedB, pc, ldc, accumulate);
+        }
+    }
+
+    /// <summary>
+    /// Whether a product of this shape goes to the packed kernel: it needs 256-bit FMA, and enough rows
+    /// to fill part of a micro-tile (a single row is a matrix-vector product, faster unpacked).
+    /// </summary>
+    public static bool UsePacked<T>(int m, int n, int k) where T : unmanaged, IFloatingPointIeee754<T> =>
+        PackedKernelEnabled && PackedGemm.IsSupported && (typeof(T) == typeof(float) || typeof(T) == typeof(double))
+        && m >= PackedMinimumRows && (long)m * n * k >= PackedMinimumWork;
+
+    /// <summary>Tests turn the packed kernel off to compare a layer's results with and without it.</summary>
+    internal static bool PackedKernelEnabled = true;
+
+    private const int PackedMinimumRows = 4;
+    private const long PackedMinimumWork = 4096;
 
     private static void ClearRows<T>(Span<T> c, int m, int n, int ldc)
     {

@@ -166,7 +166,15 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
                 }
 
                 cell.ProjectInputs(ws);
-                for (int step = 0; step < t; step++) cell.ForwardStep(ws, step, batchSizes[step]);
+                cell.PackForward(ws);
+                try
+                {
+                    for (int step = 0; step < t; step++) cell.ForwardStep(ws, step, batchSizes[step]);
+                }
+                finally
+                {
+                    ws.ReleasePacks();
+                }
 
                 // Output columns [direction·H, (direction+1)·H), back in each sequence's own time order.
                 for (int step = 0; step < t; step++)
@@ -234,25 +242,33 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
                 Array.Clear(ws.dInputProjection, 0, t * b * g);
                 if (!ReferenceEquals(ws.dHiddenProjection, ws.dInputProjection)) Array.Clear(ws.dHiddenProjection, 0, t * b * g);
 
-                for (int step = t - 1; step >= 0; step--)
+                cell.PackBackward(ws);
+                try
                 {
-                    int live = batchSizes[step], liveNext = step + 1 < t ? batchSizes[step + 1] : 0;
-                    // Sequences whose last step is this one start from ∂L/∂h_n (and ∂L/∂c_n).
-                    for (int row = liveNext; row < live; row++)
+                    for (int step = t - 1; step >= 0; step--)
                     {
-                        SetStateRow(ws.dHidden.AsSpan(row * h, h), gradHidden, state, order[row], b, h);
-                        if (ws.HasCell) SetStateRow(ws.dCell.AsSpan(row * h, h), gradCell, state, order[row], b, h);
+                        int live = batchSizes[step], liveNext = step + 1 < t ? batchSizes[step + 1] : 0;
+                        // Sequences whose last step is this one start from ∂L/∂h_n (and ∂L/∂c_n).
+                        for (int row = liveNext; row < live; row++)
+                        {
+                            SetStateRow(ws.dHidden.AsSpan(row * h, h), gradHidden, state, order[row], b, h);
+                            if (ws.HasCell) SetStateRow(ws.dCell.AsSpan(row * h, h), gradCell, state, order[row], b, h);
+                        }
+                        // δh_t += ∂L/∂output_t for this direction's columns.
+                        for (int row = 0; row < live; row++)
+                        {
+                            int time = direction == 0 ? step : sortedLengths[row] - 1 - step;
+                            ReadOnlySpan<T> dOut = dOutput.AsSpan((time * b + row) * width + direction * h, h);
+                            Span<T> dh = ws.dHidden.AsSpan(row * h, h);
+                            for (int j = 0; j < h; j++) dh[j] += dOut[j];
+                        }
+                        cell.BackwardStep(ws, step, live);
+                        ws.SwapHiddenGradients();
                     }
-                    // δh_t += ∂L/∂output_t for this direction's columns.
-                    for (int row = 0; row < live; row++)
-                    {
-                        int time = direction == 0 ? step : sortedLengths[row] - 1 - step;
-                        ReadOnlySpan<T> dOut = dOutput.AsSpan((time * b + row) * width + direction * h, h);
-                        Span<T> dh = ws.dHidden.AsSpan(row * h, h);
-                        for (int j = 0; j < h; j++) dh[j] += dOut[j];
-                    }
-                    cell.BackwardStep(ws, step, live);
-                    ws.SwapHiddenGradients();
+                }
+                finally
+                {
+                    ws.ReleasePacks();
                 }
 
                 for (int row = 0; row < b; row++)

@@ -1,4 +1,5 @@
 using System.Numerics;
+using Gated.Kernels;
 
 namespace Gated.Memory;
 
@@ -55,6 +56,18 @@ internal sealed class DirectionWorkspace<T> where T : unmanaged, IFloatingPointI
     public T[] dCellPrev = [];            // (B, H)       LSTM ∂L/∂c_{t−1} leaving the step
     public T[] dInput = [];               // (T, B, I)    ∂L/∂x_t
 
+    /// <summary>
+    /// Blocks of W_hh packed for the packed GEMM, valid during one forward or backward pass
+    /// (<see cref="RecurrentPack"/> names the slots); the packs are kept to reuse their memory.
+    /// </summary>
+    public readonly PackedMatrix<T>[] Packs = [new(), new(), new(), new(), new(), new()];
+
+    /// <summary>Marks every pack stale: called when a pass ends, since the weights may change after it.</summary>
+    public void ReleasePacks()
+    {
+        foreach (var pack in Packs) pack.Release();
+    }
+
     /// <summary>Makes every buffer large enough for <paramref name="steps"/> × <paramref name="batch"/>; allocates only when it grows.</summary>
     public void Resize(int steps, int batch)
     {
@@ -100,4 +113,21 @@ internal sealed class DirectionWorkspace<T> where T : unmanaged, IFloatingPointI
     {
         if (buffer.Length < length) buffer = new TElement[length];
     }
+}
+
+/// <summary>The slots of <see cref="DirectionWorkspace{T}.Packs"/>.</summary>
+internal static class RecurrentPack
+{
+    /// <summary>W_hhᵀ (H, G·H): h_{t−1} · W_hhᵀ.</summary>
+    public const int Forward = 0;
+    /// <summary>GRU, reset before the product: W_hh[r|z]ᵀ (H, 2H).</summary>
+    public const int ForwardResetUpdate = 1;
+    /// <summary>GRU, reset before the product: W_hnᵀ (H, H).</summary>
+    public const int ForwardCandidate = 2;
+    /// <summary>W_hh (G·H, H): δa · W_hh.</summary>
+    public const int Backward = 3;
+    /// <summary>GRU, reset before the product: W_hh[r|z] (2H, H).</summary>
+    public const int BackwardResetUpdate = 4;
+    /// <summary>GRU, reset before the product: W_hn (H, H).</summary>
+    public const int BackwardCandidate = 5;
 }

@@ -1,0 +1,369 @@
+using System.Diagnostics;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Gated.Kernels;
+
+/// <summary>
+/// The packed, cache-blocked matrix product behind <see cref="Gemm"/> for sizes where it pays:
+/// C (=|+=) op(A)·op(B), row-major, with a register-tiled micro-kernel on <see cref="Vector256{T}"/>
+/// fused multiply-adds.
+/// </summary>
+/// <remarks>
+/// <para>The loop nest, outermost first (the BLIS order): depth blocks of KC = <see cref="DepthBlock"/>
+/// rows of op(B); row blocks of MC = <see cref="RowBlock"/> rows of op(A), packed into micro-panels of
+/// MR = <see cref="MicroRows"/> rows, MR values per depth step; panels of NR = 2·W columns of op(B)
+/// (W = Vector256&lt;T&gt;.Count: NR = 16 floats or 8 doubles), each packed as KC rows of NR values;
+/// micro-panels of A. The micro-kernel keeps an MR × NR tile of C in 12 vector registers:</para>
+/// <code>
+/// for p in 0..kc:  b0, b1 = Bpanel[p, 0..W), Bpanel[p, W..2W)
+///                  for r in 0..MR:  a = broadcast(Apanel[p, r]);  c[r,0] += a·b0;  c[r,1] += a·b1
+/// </code>
+/// <para>then adds the tile to C (or stores it, on the first depth block of a product that does not
+/// accumulate). Edge tiles are computed in full on zero-padded panels and only their valid part is
+/// written. A B panel (KC·NR values, 16 KB of floats) stays in L1 while the A micro-panels of a row
+/// block stream from L2.</para>
+/// <para>Threads split the panels of op(B) (or the rows of A when there are too few panels): each output
+/// element is computed by one thread, in the same order, so results do not depend on the thread count.</para>
+/// </remarks>
+internal static unsafe class PackedGemm
+{
+    /// <summary>KC: rows of op(B) (depth) per block.</summary>
+    public const int DepthBlock = 256;
+
+    /// <summary>MC: rows of op(A) packed at a time (a multiple of <see cref="MicroRows"/>).</summary>
+    public const int RowBlock = 96;
+
+    /// <summary>MR: rows of the micro-kernel's tile.</summary>
+    public const int MicroRows = 6;
+
+    // Below this many multiply-adds a product runs on one thread.
+    private const long ParallelThreshold = 1 << 18;
+
+    /// <summary>True when the packed path runs here: 256-bit vectors with hardware FMA.</summary>
+    public static bool IsSupported => Vector256.IsHardwareAccelerated && Fma.IsSupported;
+
+    /// <summary>NR, the columns of the micro-kernel's tile: two vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int PanelWidth<T>() => 2 * Vector256<T>.Count;
+
+    /// <summary>C (=|+=) op(A)·op(B), packing B as it goes.</summary>
+    public static void Multiply<T>(bool transA, bool transB, int m, int n, int k, T* a, int lda, T* b, int ldb, T* c, int ldc, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var job = Job<T>.ForThisThread;
+        job.Set(transA, m, n, k, a, lda, c, ldc, accumulate);
+        job.SetUnpackedB(transB, b, ldb);
+        Run(job, m, n, k);
+    }
+
+    /// <summary>C (=|+=) op(A)·B, with B already packed (<paramref name="packedB"/>: k × n).</summary>
+    public static void Multiply<T>(bool transA, int m, T* a, int lda, PackedMatrix<T> packedB, T* c, int ldc, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var job = Job<T>.ForThisThread;
+        fixed (T* packed = packedB.Data)
+        {
+            job.Set(transA, m, packedB.Columns, packedB.Depth, a, lda, c, ldc, accumulate);
+            job.SetPackedB(packed, packedB.PaddedColumns);
+            Run(job, m, packedB.Columns, packedB.Depth);
+        }
+    }
+
+    private static void Run<T>(Job<T> job, int m, int n, int k) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int threads = ComputeThreads.Count;
+        int parts = 1;
+        if (threads > 1 && (long)m * n * k >= ParallelThreshold)
+        {
+            int panels = (n + PanelWidth<T>() - 1) / PanelWidth<T>();
+            int microPanels = (m + MicroRows - 1) / MicroRows;
+            job.SplitColumns = panels >= 2 * threads || panels >= microPanels;
+            parts = Math.Min(threads, job.SplitColumns ? panels : microPanels);
+        }
+        if (parts <= 1) job.Execute(0, 1);
+        else WorkerPool.Run(job, parts);
+        job.Clear();
+    }
+
+    /// <summary>One product's arguments, shared by the threads that compute its parts.</summary>
+    private sealed class Job<T> : IParallelJob where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        [ThreadStatic] private static Job<T>? forThisThread;
+        public static Job<T> ForThisThread => forThisThread ??= new Job<T>();
+
+        private bool transA, transB, accumulate, prepacked;
+        private int m, n, k, lda, ldb, ldc, packedColumns;
+        private T* a, b, c, packed;
+        public bool SplitColumns;
+
+        public void Set(bool transA, int m, int n, int k, T* a, int lda, T* c, int ldc, bool accumulate)
+        {
+            this.transA = transA; this.m = m; this.n = n; this.k = k; this.a = a; this.lda = lda;
+            this.c = c; this.ldc = ldc; this.accumulate = accumulate;
+            SplitColumns = true;
+        }
+
+        public void SetUnpackedB(bool transB, T* b, int ldb)
+        {
+            this.transB = transB; this.b = b; this.ldb = ldb; prepacked = false;
+        }
+
+        public void SetPackedB(T* packed, int paddedColumns)
+        {
+            this.packed = packed; packedColumns = paddedColumns; prepacked = true;
+        }
+
+        public void Clear() { a = b = c = packed = null; }
+
+        public void Execute(int part, int parts)
+        {
+            int nr = PanelWidth<T>();
+            int panels = (n + nr - 1) / nr;
+            int microPanels = (m + MicroRows - 1) / MicroRows;
+            int panelStart = 0, panelEnd = panels, rowStart = 0, rowEnd = m;
+            if (SplitColumns)
+            {
+                panelStart = (int)((long)panels * part / parts);
+                panelEnd = (int)((long)panels * (part + 1) / parts);
+            }
+            else
+            {
+                rowStart = (int)((long)microPanels * part / parts) * MicroRows;
+                rowEnd = Math.Min(m, (int)((long)microPanels * (part + 1) / parts) * MicroRows);
+            }
+            if (panelStart >= panelEnd || rowStart >= rowEnd) return;
+            Compute(rowStart, rowEnd, panelStart, panelEnd);
+        }
+
+        private void Compute(int rowStart, int rowEnd, int panelStart, int panelEnd)
+        {
+            int nr = PanelWidth<T>();
+            int columnStart = panelStart * nr, columnEnd = Math.Min(n, panelEnd * nr);
+            var scratch = Scratch<T>.ForThisThread;
+            T* aPack = scratch.A(RowBlock * DepthBlock);
+            T* bPack = prepacked ? null : scratch.B((long)(panelEnd - panelStart) * nr * DepthBlock);
+            for (int pc = 0; pc < k; pc += DepthBlock)
+            {
+                int kc = Math.Min(DepthBlock, k - pc);
+                bool overwrite = pc == 0 && !accumulate;
+                T* bBlock;
+                if (prepacked)
+                {
+                    bBlock = packed + (long)pc * packedColumns + (long)panelStart * kc * nr;
+                }
+                else
+                {
+                    PackB(transB, kc, columnStart, columnEnd, b, ldb, pc, bPack);
+                    bBlock = bPack;
+                }
+                for (int ic = rowStart; ic < rowEnd; ic += RowBlock)
+                {
+                    int mc = Math.Min(RowBlock, rowEnd - ic);
+                    PackA(transA, mc, kc, a, lda, ic, pc, aPack);
+                    for (int panel = panelStart; panel < panelEnd; panel++)
+                    {
+                        int j = panel * nr;
+                        int cols = Math.Min(nr, n - j);
+                        T* bPanel = bBlock + (long)(panel - panelStart) * kc * nr;
+                        for (int ir = 0; ir < mc; ir += MicroRows)
+                        {
+                            int rows = Math.Min(MicroRows, mc - ir);
+                            MicroKernel(kc, aPack + (long)ir * kc, bPanel, c + (long)(ic + ir) * ldc + j, ldc, rows, cols, overwrite);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Per-thread packing buffers, pinned, grown when a larger product arrives.</summary>
+    private sealed class Scratch<T> where T : unmanaged
+    {
+        [ThreadStatic] private static Scratch<T>? forThisThread;
+        public static Scratch<T> ForThisThread => forThisThread ??= new Scratch<T>();
+
+        private T[] a = [], b = [];
+
+        public T* A(long length) => Pointer(ref a, length);
+        public T* B(long length) => Pointer(ref b, length);
+
+        private static T* Pointer(ref T[] buffer, long length)
+        {
+            if (buffer.Length < length) buffer = GC.AllocateUninitializedArray<T>((int)length, pinned: true);
+            return (T*)Unsafe.AsPointer(ref buffer[0]);
+        }
+    }
+
+    /// <summary>
+    /// Packs rows [ic, ic + mc) and depth [pc, pc + kc) of op(A) into micro-panels of MR rows:
+    /// target[panel · kc · MR + p · MR + r] = op(A)[ic + panel · MR + r, pc + p], zero beyond row mc.
+    /// </summary>
+    internal static void PackA<T>(bool transA, int mc, int kc, T* a, int lda, int ic, int pc, T* target)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int ir = 0; ir < mc; ir += MicroRows)
+        {
+            int rows = Math.Min(MicroRows, mc - ir);
+            T* panel = target + (long)ir * kc;
+            if (transA)
+            {
+                // op(A)[i, p] = A[p, i]: row p of A holds the MR values contiguously.
+                for (int p = 0; p < kc; p++)
+                {
+                    T* source = a + (long)(pc + p) * lda + ic + ir;
+                    T* dst = panel + p * MicroRows;
+                    int r = 0;
+                    for (; r < rows; r++) dst[r] = source[r];
+                    for (; r < MicroRows; r++) dst[r] = T.Zero;
+                }
+            }
+            else
+            {
+                for (int r = 0; r < MicroRows; r++)
+                {
+                    T* dst = panel + r;
+                    if (r < rows)
+                    {
+                        T* source = a + (long)(ic + ir + r) * lda + pc;
+                        for (int p = 0; p < kc; p++) dst[p * MicroRows] = source[p];
+                    }
+                    else
+                    {
+                        for (int p = 0; p < kc; p++) dst[p * MicroRows] = T.Zero;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Packs depth [pc, pc + kc) and columns [columnStart, columnEnd) of op(B) into panels of NR columns:
+    /// target[panel · kc · NR + p · NR + jj] = op(B)[pc + p, columnStart + panel · NR + jj], zero beyond columnEnd.
+    /// </summary>
+    internal static void PackB<T>(bool transB, int kc, int columnStart, int columnEnd, T* b, int ldb, int pc, T* target)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int nr = PanelWidth<T>();
+        for (int j0 = columnStart; j0 < columnEnd; j0 += nr)
+        {
+            int cols = Math.Min(nr, columnEnd - j0);
+            T* panel = target + (long)(j0 - columnStart) * kc;
+            if (transB)
+            {
+                // op(B)[p, j] = B[j, p]: read each row of B contiguously, write with stride NR.
+                for (int jj = 0; jj < nr; jj++)
+                {
+                    T* dst = panel + jj;
+                    if (jj < cols)
+                    {
+                        T* source = b + (long)(j0 + jj) * ldb + pc;
+                        for (int p = 0; p < kc; p++) dst[p * nr] = source[p];
+                    }
+                    else
+                    {
+                        for (int p = 0; p < kc; p++) dst[p * nr] = T.Zero;
+                    }
+                }
+            }
+            else
+            {
+                for (int p = 0; p < kc; p++)
+                {
+                    T* source = b + (long)(pc + p) * ldb + j0;
+                    T* dst = panel + p * nr;
+                    if (cols == nr)
+                    {
+                        Vector256.Store(Vector256.Load(source), dst);
+                        Vector256.Store(Vector256.Load(source + Vector256<T>.Count), dst + Vector256<T>.Count);
+                    }
+                    else
+                    {
+                        int jj = 0;
+                        for (; jj < cols; jj++) dst[jj] = source[jj];
+                        for (; jj < nr; jj++) dst[jj] = T.Zero;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The MR × NR tile: C[0..rows, 0..cols) (+)= Σ_p Apanel[p, r] · Bpanel[p, j], accumulated in
+    /// 12 registers over kc depth steps.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MicroKernel<T>(int kc, T* aPanel, T* bPanel, T* c, int ldc, int rows, int cols, bool overwrite)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Debug.Assert(MicroRows == 6);
+        int w = Vector256<T>.Count;
+        Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        T* ap = aPanel, bp = bPanel;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector256<T> b0 = Vector256.Load(bp), b1 = Vector256.Load(bp + w);
+            Vector256<T> av = Vector256.Create(ap[0]); c00 = MultiplyAdd(av, b0, c00); c01 = MultiplyAdd(av, b1, c01);
+            av = Vector256.Create(ap[1]); c10 = MultiplyAdd(av, b0, c10); c11 = MultiplyAdd(av, b1, c11);
+            av = Vector256.Create(ap[2]); c20 = MultiplyAdd(av, b0, c20); c21 = MultiplyAdd(av, b1, c21);
+            av = Vector256.Create(ap[3]); c30 = MultiplyAdd(av, b0, c30); c31 = MultiplyAdd(av, b1, c31);
+            av = Vector256.Create(ap[4]); c40 = MultiplyAdd(av, b0, c40); c41 = MultiplyAdd(av, b1, c41);
+            av = Vector256.Create(ap[5]); c50 = MultiplyAdd(av, b0, c50); c51 = MultiplyAdd(av, b1, c51);
+            ap += MicroRows;
+            bp += 2 * w;
+        }
+        if (rows == MicroRows && cols == 2 * w)
+        {
+            WriteRow(c, c00, c01, w, overwrite);
+            WriteRow(c + ldc, c10, c11, w, overwrite);
+            WriteRow(c + 2L * ldc, c20, c21, w, overwrite);
+            WriteRow(c + 3L * ldc, c30, c31, w, overwrite);
+            WriteRow(c + 4L * ldc, c40, c41, w, overwrite);
+            WriteRow(c + 5L * ldc, c50, c51, w, overwrite);
+            return;
+        }
+        // An edge tile: spill it and write only the valid part.
+        T* tile = stackalloc T[MicroRows * 2 * Vector256<T>.Count];
+        int stride = 2 * w;
+        Vector256.Store(c00, tile); Vector256.Store(c01, tile + w);
+        Vector256.Store(c10, tile + stride); Vector256.Store(c11, tile + stride + w);
+        Vector256.Store(c20, tile + 2 * stride); Vector256.Store(c21, tile + 2 * stride + w);
+        Vector256.Store(c30, tile + 3 * stride); Vector256.Store(c31, tile + 3 * stride + w);
+        Vector256.Store(c40, tile + 4 * stride); Vector256.Store(c41, tile + 4 * stride + w);
+        Vector256.Store(c50, tile + 5 * stride); Vector256.Store(c51, tile + 5 * stride + w);
+        for (int r = 0; r < rows; r++)
+        {
+            T* cRow = c + (long)r * ldc;
+            T* tRow = tile + r * stride;
+            if (overwrite) for (int j = 0; j < cols; j++) cRow[j] = tRow[j];
+            else for (int j = 0; j < cols; j++) cRow[j] += tRow[j];
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WriteRow<T>(T* c, Vector256<T> low, Vector256<T> high, int w, bool overwrite)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (!overwrite)
+        {
+            low += Vector256.Load(c);
+            high += Vector256.Load(c + w);
+        }
+        Vector256.Store(low, c);
+        Vector256.Store(high, c + w);
+    }
+
+    /// <summary>a·b + c with one rounding (FMA) for float and double.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> MultiplyAdd<T>(Vector256<T> a, Vector256<T> b, Vector256<T> c) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+            return Fma.MultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double))
+            return Fma.MultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+        return a * b + c;
+    }
+}

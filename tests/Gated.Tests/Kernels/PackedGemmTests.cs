@@ -1,0 +1,118 @@
+using System.Numerics;
+using Gated.Kernels;
+
+namespace Gated.Tests.Kernels;
+
+/// <summary>
+/// The packed, cache-blocked GEMM against <see cref="ScalarGemm"/> at the sizes where its blocking
+/// changes (micro-tile MR × NR, row block MC, depth block KC, plus and minus one), with B packed once
+/// and reused, and with 1, 2 and 3 threads giving the same bits.
+/// </summary>
+[Collection(ComputeThreadsCollection.Name)]
+public sealed class PackedGemmTests
+{
+    private static readonly int[] RowSizes = [4, 5, 6, 7, 13, PackedGemm.RowBlock - 1, PackedGemm.RowBlock, PackedGemm.RowBlock + 1, 2 * PackedGemm.RowBlock + 7];
+    private static readonly int[] ColumnSizes = [1, 7, 8, 9, 15, 16, 17, 33, 100];
+    private static readonly int[] DepthSizes = [1, 2, 46, PackedGemm.DepthBlock - 1, PackedGemm.DepthBlock, PackedGemm.DepthBlock + 1, 2 * PackedGemm.DepthBlock + 3];
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public void MatchesScalarTwinFloat(bool transA, bool transB) => Sweep<float>(transA, transB, 1e-5);
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public void MatchesScalarTwinDouble(bool transA, bool transB) => Sweep<double>(transA, transB, 1e-13);
+
+    [Fact]
+    public void PrepackedOperandGivesTheSameBitsAsPackingOnTheFly()
+    {
+        if (!PackedGemm.IsSupported) return; // the kernel tests without AVX2 cover the fall-back
+        var random = new Random(5);
+        foreach (bool transB in new[] { false, true })
+        foreach (int m in new[] { 4, 32, 64 })
+        foreach (int n in new[] { 17, 138, 768 })
+        foreach (int k in new[] { 46, 256, 300 })
+        {
+            if (!Gemm.UsePacked<float>(m, n, k)) continue; // small products stay unpacked, with their own rounding
+            int bRows = transB ? n : k, bCols = transB ? k : n;
+            float[] a = Fill<float>(random, m * k), b = Fill<float>(random, bRows * bCols);
+            float[] c0 = Fill<float>(random, m * n), c1 = (float[])c0.Clone();
+            Gemm.Multiply(false, transB, m, n, k, a, k, b, bCols, c0, n, accumulate: true);
+            var packed = new PackedMatrix<float>();
+            packed.Pack(transB, k, n, b, bCols);
+            Gemm.MultiplyPacked(false, m, a, k, packed, c1, n, accumulate: true);
+            Assert.True(c0.AsSpan().SequenceEqual(c1), $"m={m} n={n} k={k} transB={transB}");
+        }
+    }
+
+    [Fact]
+    public void ResultsAreIdenticalWhateverTheThreadCount()
+    {
+        var random = new Random(9);
+        int saved = ComputeThreads.Count;
+        try
+        {
+            foreach (var (transA, transB, m, n, k) in new[] { (false, true, 64, 3072, 300), (true, false, 384, 128, 700), (false, false, 3000, 40, 138), (false, false, 200, 8, 512) })
+            {
+                int aRows = transA ? k : m, aCols = transA ? m : k, bRows = transB ? n : k, bCols = transB ? k : n;
+                float[] a = Fill<float>(random, aRows * aCols), b = Fill<float>(random, bRows * bCols);
+                float[]? first = null;
+                foreach (int threads in new[] { 1, 2, 3 })
+                {
+                    ComputeThreads.Count = threads;
+                    var c = new float[m * n];
+                    Gemm.Multiply(transA, transB, m, n, k, a, aCols, b, bCols, c, n, accumulate: false);
+                    if (first is null) first = c;
+                    else Assert.True(first.AsSpan().SequenceEqual(c), $"{threads} threads differ from 1 (m={m} n={n} k={k})");
+                }
+            }
+        }
+        finally
+        {
+            ComputeThreads.Count = saved;
+        }
+    }
+
+    private static void Sweep<T>(bool transA, bool transB, double tolerance) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var random = new Random(17);
+        foreach (int m in RowSizes)
+        foreach (int n in ColumnSizes)
+        foreach (int k in DepthSizes)
+        {
+            bool accumulate = (m + n + k) % 2 == 0;
+            int aRows = transA ? k : m, aCols = transA ? m : k, bRows = transB ? n : k, bCols = transB ? k : n;
+            int lda = aCols + 1, ldb = bCols + 3, ldc = n + 2;
+            T[] a = Fill<T>(random, aRows * lda), b = Fill<T>(random, bRows * ldb);
+            T[] c = Fill<T>(random, m * ldc), expected = (T[])c.Clone();
+            Gemm.Multiply(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+            ScalarGemm.Multiply(transA, transB, m, n, k, a, lda, b, ldb, expected, ldc, accumulate);
+            TensorAssert.Close($"C (m={m}, n={n}, k={k}, accumulate={accumulate})", expected, c, tolerance, tolerance * (k + 1));
+            // The padding between rows of C is never written.
+            for (int i = 0; i < m; i++)
+                for (int j = n; j < ldc && i * ldc + j < c.Length; j++)
+                    Assert.Equal(expected[i * ldc + j], c[i * ldc + j]);
+        }
+    }
+
+    private static T[] Fill<T>(Random random, int length) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var data = new T[Math.Max(length, 1)];
+        for (int i = 0; i < data.Length; i++) data[i] = T.CreateChecked(random.NextDouble() * 2 - 1);
+        return data;
+    }
+}
+
+/// <summary>Tests that change <see cref="ComputeThreads.Count"/> run one at a time.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ComputeThreadsCollection
+{
+    /// <summary>The collection's name.</summary>
+    public const string Name = "ComputeThreads";
+}
