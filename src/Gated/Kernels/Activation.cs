@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 
 namespace Gated.Kernels;
 
@@ -54,8 +55,24 @@ public readonly record struct Activation(ActivationKind Kind, double Alpha = 0, 
     /// <summary>A hard sigmoid with a chosen slope and offset.</summary>
     public static Activation HardSigmoidWith(double alpha, double beta) => new(ActivationKind.HardSigmoid, alpha, beta);
 
-    /// <summary>Applies the activation in place: values[i] = φ(values[i]).</summary>
+    /// <summary>
+    /// Applies the activation in place: values[i] = φ(values[i]). Sigmoid and tanh, the activations of
+    /// every default cell, run vectorised (<see cref="TensorPrimitives"/>); the others run
+    /// <see cref="ApplyScalar"/>.
+    /// </summary>
     public void Apply<T>(Span<T> values) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (values.IsEmpty) return; // TensorPrimitives refuses empty spans
+        switch (Kind)
+        {
+            case ActivationKind.Sigmoid: TensorPrimitives.Sigmoid<T>(values, values); break;
+            case ActivationKind.Tanh: TensorPrimitives.Tanh<T>(values, values); break;
+            default: ApplyScalar(values); break;
+        }
+    }
+
+    /// <summary>The scalar twin of <see cref="Apply"/>: one element at a time, straight from the definitions.</summary>
+    public void ApplyScalar<T>(Span<T> values) where T : unmanaged, IFloatingPointIeee754<T>
     {
         T a = T.CreateChecked(Alpha), b = T.CreateChecked(Beta);
         switch (Kind)
@@ -97,6 +114,17 @@ public readonly record struct Activation(ActivationKind Kind, double Alpha = 0, 
     /// from the stored output <paramref name="output"/>[i] = φ(x_i).
     /// </summary>
     public void MultiplyByDerivative<T>(ReadOnlySpan<T> output, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        switch (Kind)
+        {
+            case ActivationKind.Sigmoid: DerivativeKernels.MultiplyBySigmoidDerivative(output, gradient); break;
+            case ActivationKind.Tanh: DerivativeKernels.MultiplyByTanhDerivative(output, gradient); break;
+            default: MultiplyByDerivativeScalar(output, gradient); break;
+        }
+    }
+
+    /// <summary>The scalar twin of <see cref="MultiplyByDerivative"/>.</summary>
+    public void MultiplyByDerivativeScalar<T>(ReadOnlySpan<T> output, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
     {
         T a = T.CreateChecked(Alpha), b = T.CreateChecked(Beta);
         switch (Kind)
@@ -148,4 +176,44 @@ public readonly record struct Activation(ActivationKind Kind, double Alpha = 0, 
         ActivationKind.LeakyRelu or ActivationKind.Elu => $"{Kind}({Alpha})",
         _ => Kind.ToString(),
     };
+}
+
+/// <summary>
+/// Vectorised derivative-from-output kernels for the two default activations (Reduce with
+/// <see cref="Vector{T}"/>, Remainder in scalar code); <see cref="Activation.MultiplyByDerivativeScalar"/>
+/// is their twin.
+/// </summary>
+internal static class DerivativeKernels
+{
+    /// <summary>gradient[i] *= y_i·(1 − y_i), y = σ(x) the stored output.</summary>
+    public static void MultiplyBySigmoidDerivative<T>(ReadOnlySpan<T> output, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && Vector<T>.Count > 1)
+        {
+            var one = Vector<T>.One;
+            for (; i <= gradient.Length - Vector<T>.Count; i += Vector<T>.Count)
+            {
+                var y = new Vector<T>(output[i..]);
+                (new Vector<T>(gradient[i..]) * (y * (one - y))).CopyTo(gradient[i..]);
+            }
+        }
+        for (; i < gradient.Length; i++) gradient[i] *= output[i] * (T.One - output[i]);
+    }
+
+    /// <summary>gradient[i] *= 1 − y_i², y = tanh(x) the stored output.</summary>
+    public static void MultiplyByTanhDerivative<T>(ReadOnlySpan<T> output, Span<T> gradient) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && Vector<T>.Count > 1)
+        {
+            var one = Vector<T>.One;
+            for (; i <= gradient.Length - Vector<T>.Count; i += Vector<T>.Count)
+            {
+                var y = new Vector<T>(output[i..]);
+                (new Vector<T>(gradient[i..]) * (one - y * y)).CopyTo(gradient[i..]);
+            }
+        }
+        for (; i < gradient.Length; i++) gradient[i] *= T.One - output[i] * output[i];
+    }
 }

@@ -29,6 +29,33 @@ public sealed class ActivationTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void VectorisedPathsMatchTheirScalarTwins(ActivationKind kind, double alpha, double beta)
+    {
+        var f = new Activation(kind, alpha, beta);
+        var random = new Random(23);
+        for (int length = 0; length <= 64; length++)
+        {
+            float[] x = [.. Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 16 - 8))];
+            float[] fast = (float[])x.Clone(), slow = (float[])x.Clone();
+            f.Apply<float>(fast);
+            f.ApplyScalar<float>(slow);
+            TensorAssert.Close($"{f} values, length {length}", slow, fast, 2e-6, 2e-7);
+            double[] xd = [.. x.Select(v => (double)v)];
+            double[] fastD = (double[])xd.Clone(), slowD = (double[])xd.Clone();
+            f.Apply<double>(fastD);
+            f.ApplyScalar<double>(slowD);
+            TensorAssert.Close($"{f} values (double), length {length}", slowD, fastD, 1e-14, 1e-15);
+
+            float[] gradient = [.. Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 2 - 1))];
+            float[] gFast = (float[])gradient.Clone(), gSlow = (float[])gradient.Clone();
+            f.MultiplyByDerivative<float>(slow, gFast);
+            f.MultiplyByDerivativeScalar<float>(slow, gSlow);
+            TensorAssert.Close($"{f} derivative, length {length}", gSlow, gFast, 1e-6, 1e-7);
+        }
+    }
+
     [Fact]
     public void ValuesMatchTheirDefinitions()
     {
