@@ -91,6 +91,13 @@ public static partial class PyTorchStateDict
             found.TryGetValue((layer, direction, kind), out var t) ? t
             : throw new GatedFormatException(source, $"tensor '{Name(kind, layer, direction)}' is missing{(directions == 2 ? " (the file holds _reverse tensors, so every layer needs both directions)" : "")}.");
 
+        for (int l = 0; l < layers; l++)
+            for (int d = 0; d < directions; d++)
+            {
+                Required("weight_ih", l, d);
+                Required("weight_hh", l, d);
+            }
+
         // H and the cell from weight_hh_l0 (G·H, H).
         var hh0 = Required("weight_hh", 0, 0);
         if (hh0.Rank != 2 || hh0.Shape[1] <= 0 || hh0.Shape[0] <= 0)
