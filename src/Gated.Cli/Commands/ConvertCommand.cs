@@ -89,7 +89,9 @@ internal static class ConvertCommand
         }
         InteropOptions.PrintNotes(Name, notes);
         CommonOptions.Line($"[bold]Read[/]   {file.SourceName} ({InteropOptions.FormatName(model.Format)}): {model}");
-        CommonOptions.Line($"[bold]Wrote[/]  {outputPath} ({InteropOptions.FormatName(target)}): {string.Join(", ", export.File.Tensors.Select(t => t.Name))}");
+        var names = export.File.Tensors.Select(t => t.Name).ToList();
+        string list = names.Count <= 6 ? string.Join(", ", names) : $"{names[0]}, {names[1]}, …, {names[^1]}";
+        CommonOptions.Line($"[bold]Wrote[/]  {outputPath} ({InteropOptions.FormatName(target)}): {names.Count} tensors ({list})");
         return ExitCodes.Success;
     }
 }
