@@ -271,6 +271,37 @@ public sealed class KerasLayoutTests
         Assert.Contains("reset_after=True", e.Message);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void RunOnKerasFileGivesGradientsInKerasLayout(bool resetAfter)
+    {
+        // The same layer as Keras weights and as a state_dict, run on the same tensors: the Keras file's
+        // gradients are the state_dict's, moved into Keras' layout by the same (linear) conversion.
+        var keras = RandomWeights(CellKind.Gru, resetAfter, bias: true, seed: 11);
+        var layer = KerasLayout.ToLayer(keras);
+        var kerasModel = ModelFile.Load<double>(Reread(KerasFile.ToSafetensors(layer, "gru/").File));
+        var torchModel = ModelFile.Load<double>(Reread(PyTorchStateDict.ToSafetensors(layer).File),
+            new ModelImportOptions { Reset = layer.Options.Gru.Reset });
+        var random = new Random(12);
+        var input = new SafetensorsFile(
+        [
+            SafetensorsTensor.FromArray("input", Random(random, T * B * I), T, B, I),
+            SafetensorsTensor.FromArray("grad_output", Random(random, T * B * U), T, B, U),
+            SafetensorsTensor.FromArray("lengths", new long[] { 6, 2, 5 }),
+        ]);
+        var fromKeras = ModelRunner.Run(kerasModel, input).Output;
+        var fromTorch = ModelRunner.Run(torchModel, input).Output;
+        Assert.Equal(fromTorch["output"].ToDoubleArray(), fromKeras["output"].ToDoubleArray());
+        double[]? G(string name) => fromTorch.TryGet(name, out var t) ? t.ToDoubleArray() : null;
+        var expected = KerasLayout.FromPyTorch(CellKind.Gru, I, U,
+            new PyTorchWeights<double>(G("grad.weight_ih_l0")!, G("grad.weight_hh_l0")!, G("grad.bias_ih_l0"), resetAfter ? G("grad.bias_hh_l0") : null), resetAfter);
+        Assert.Equal(expected.Kernel, fromKeras["grad.gru/kernel"].ToDoubleArray());
+        Assert.Equal(expected.RecurrentKernel, fromKeras["grad.gru/recurrent_kernel"].ToDoubleArray());
+        Assert.Equal(expected.Bias, fromKeras["grad.gru/bias"].ToDoubleArray());
+        Assert.Equal(expected.BiasShape.Select(d => (long)d), fromKeras["grad.gru/bias"].Shape);
+    }
+
     private static SafetensorsFile Reread(SafetensorsFile file)
     {
         using var stream = new MemoryStream();
