@@ -11,6 +11,8 @@ root.Subcommands.Add(SampleCommand.Create());
 root.Subcommands.Add(ReproduceCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(ExplainCommand.Create());
+root.Subcommands.Add(RunCommand.Create());
+root.Subcommands.Add(ConvertCommand.Create());
 
 ParseResult parse = root.Parse(args);
 if (parse.Errors.Count > 0 && parse.Action is ParseErrorAction)

@@ -1,0 +1,141 @@
+using System.Numerics;
+using Gated.IO;
+using Gated.IO.Safetensors;
+using Gated.Layers;
+using Gated.Models;
+
+namespace Gated.Interop;
+
+/// <summary>
+/// The one entry point for model files of every format: detects the format, reads it into an
+/// <see cref="ImportedModel{T}"/>, writes a model in another format. Commands such as
+/// <c>gated run</c> and <c>gated convert</c> go through here, so a new format (ONNX) is added in this class.
+/// </summary>
+public static class ModelFile
+{
+    /// <summary>The message for ONNX files, which this build recognises but cannot read or write.</summary>
+    public const string OnnxUnavailable = "ONNX models are not supported in this build; give a Gated, PyTorch state_dict or Keras safetensors file.";
+
+    /// <summary>Whether a path names an ONNX model (by its extension).</summary>
+    public static bool IsOnnxPath(string path) => Path.GetExtension(path).Equals(".onnx", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The format of a safetensors file: Gated's metadata first (<c>gated.format</c>), then Keras names
+    /// (<c>recurrent_kernel</c>), then PyTorch names (<c>weight_ih_l0</c>).
+    /// </summary>
+    /// <exception cref="GatedFormatException">The file is none of these.</exception>
+    public static ModelFormat Detect(SafetensorsFile file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        if (file.Metadata.TryGetValue("gated.format", out var format))
+        {
+            return format switch
+            {
+                GatedLayerFile.FormatName => ModelFormat.Gated,
+                MusicModel.FormatName => ModelFormat.GatedMusicModel,
+                _ => throw new GatedFormatException(file.SourceName, $"a Gated file of kind '{format}', not a model."),
+            };
+        }
+        if (KerasFile.LooksLikeKeras(file)) return ModelFormat.Keras;
+        if (PyTorchStateDict.LooksLikeStateDict(file)) return ModelFormat.PyTorchStateDict;
+        throw new GatedFormatException(file.SourceName,
+            $"not a model: no Gated metadata, no PyTorch recurrent tensors (weight_ih_l0, …) and no Keras recurrent_kernel; the file holds {InteropTensors.List(file.Tensors.Select(t => t.Name))}.");
+    }
+
+    /// <summary>Reads a model file of any supported format (an ONNX path fails with <see cref="OnnxUnavailable"/>).</summary>
+    /// <exception cref="FileNotFoundException">There is no such file.</exception>
+    /// <exception cref="GatedFormatException">The file is not a model Gated can read; the message names the file and the problem.</exception>
+    /// <exception cref="InteropException">An option contradicts the file.</exception>
+    public static ImportedModel<T> Load<T>(string path, ModelImportOptions? options = null) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (IsOnnxPath(path) || options?.Format == ModelFormat.Onnx) throw new GatedFormatException(path, OnnxUnavailable);
+        return Load<T>(SafetensorsFile.Read(path), options);
+    }
+
+    /// <summary>Reads a model from a safetensors file in memory.</summary>
+    /// <exception cref="GatedFormatException">The file is not a model Gated can read.</exception>
+    /// <exception cref="InteropException">An option contradicts the file.</exception>
+    public static ImportedModel<T> Load<T>(SafetensorsFile file, ModelImportOptions? options = null) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        var format = options?.Format ?? Detect(file);
+        return format switch
+        {
+            ModelFormat.Gated => GatedLayerFile.Load<T>(file, options),
+            ModelFormat.GatedMusicModel => LoadMusicModel<T>(file, options),
+            ModelFormat.PyTorchStateDict => PyTorchStateDict.Load<T>(file, options),
+            ModelFormat.Keras => KerasFile.Load<T>(file, options),
+            _ => throw new GatedFormatException(file.SourceName, OnnxUnavailable),
+        };
+    }
+
+    /// <summary>The element type a model file stores its weights in: F64 when any floating-point tensor is F64, else F32.</summary>
+    public static SafetensorsDType StoredDType(SafetensorsFile file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        return file.Tensors.Any(t => t.DType == SafetensorsDType.F64) ? SafetensorsDType.F64 : SafetensorsDType.F32;
+    }
+
+    /// <summary>
+    /// Writes a model in another format. A music model's dense head goes to a PyTorch state_dict as
+    /// <c>head.weight</c>, <c>head.bias</c> (with the stack under <c>rnn.</c>) and is dropped, with a
+    /// note, for the other formats, which hold one recurrent layer stack.
+    /// </summary>
+    /// <param name="model">The model.</param>
+    /// <param name="target">Gated, PyTorchStateDict or Keras.</param>
+    /// <param name="prefix">A prefix for the written tensor names (PyTorch, Keras); "" for none.</param>
+    /// <exception cref="InteropException">The model has no form in <paramref name="target"/>, or the target is ONNX.</exception>
+    public static ModelExport Export<T>(ImportedModel<T> model, ModelFormat target, string prefix = "") where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(prefix);
+        var layer = model.Recurrent;
+        string dropped = "the music model's dense head (head.weight, head.bias) was not written: the target holds a recurrent layer only.";
+        switch (target)
+        {
+            case ModelFormat.Gated:
+            {
+                var export = GatedLayerFile.ToSafetensors(layer);
+                return model.Head is null ? export : export with { Notes = [.. export.Notes, dropped] };
+            }
+            case ModelFormat.PyTorchStateDict:
+            {
+                if (model.Head is null) return PyTorchStateDict.ToSafetensors(layer, prefix);
+                string stack = prefix.Length == 0 ? "rnn." : prefix;
+                var export = PyTorchStateDict.ToSafetensors(layer, stack);
+                var tensors = export.File.Tensors.ToList();
+                var head = model.Head.Parameters;
+                foreach (var p in head.Parameters)
+                    tensors.Add(InteropTensors.Create<T>("head." + p.Name, head.Values.AsSpan(p.Offset, p.Length), p.Shape));
+                return new ModelExport(new SafetensorsFile(tensors, export.File.Metadata),
+                    [.. export.Notes, $"the recurrent stack is under '{stack}' and the dense head under 'head.' (an nn.Linear({head.Info("weight").Shape[1]}, {head.Info("weight").Shape[0]}))."]);
+            }
+            case ModelFormat.Keras:
+            {
+                var export = KerasFile.ToSafetensors(layer, prefix);
+                return model.Head is null ? export : export with { Notes = [.. export.Notes, dropped] };
+            }
+            case ModelFormat.GatedMusicModel:
+                throw new InteropException("a music model is written by 'gated train'; convert to a Gated layer file, a PyTorch state_dict or Keras weights.");
+            default:
+                throw new InteropException(OnnxUnavailable);
+        }
+    }
+
+    /// <summary>A music model's stack and head in <typeparamref name="T"/> (its weights are float32).</summary>
+    private static ImportedModel<T> LoadMusicModel<T>(SafetensorsFile file, ModelImportOptions? options) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var music = MusicModel.FromSafetensors(file);
+        var recurrent = new RecurrentLayer<T>(GatedLayerFile.CheckConventions(music.Recurrent.Options, options, file.SourceName), seed: 0);
+        Copy(music.Recurrent.Parameters.Values, recurrent.Parameters.Values);
+        var head = new Linear<T>(music.Head.InputSize, music.Head.OutputSize, seed: 0);
+        Copy(music.Head.Parameters.Values, head.Parameters.Values);
+        return new ImportedModel<T>(ModelFormat.GatedMusicModel, recurrent, "rnn.", SafetensorsDType.F32, [], file.SourceName, head);
+    }
+
+    private static void Copy<T>(float[] from, T[] to) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < from.Length; i++) to[i] = T.CreateChecked(from[i]);
+    }
+}
