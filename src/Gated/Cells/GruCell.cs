@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using Gated.Kernels;
 using Gated.Layers;
 using Gated.Memory;
@@ -98,7 +99,7 @@ internal sealed class GruCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
             Span<T> gates = ws.Gates.AsSpan((rowBase + row) * g, g);
             ReadOnlySpan<T> hpRow = hp.Slice(row * g, g);
             // a_r, a_z
-            for (int j = 0; j < 2 * h; j++) gates[j] = xp[j] + hpRow[j];
+            TensorPrimitives.Add(xp[..(2 * h)], hpRow[..(2 * h)], gates[..(2 * h)]);
             options.GateActivation.Apply(gates[..(2 * h)]);
             if (!hasResetGate) gates[..h].Fill(T.One);
             if (!hasUpdateGate) gates.Slice(h, h).Fill(pinnedZ);
@@ -118,13 +119,12 @@ internal sealed class GruCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
             {
                 // ρ = W_hn h_{t−1} + b_hn;  a_n = W_in x + b_in + r ⊙ ρ
                 hp.Slice(row * g + 2 * h, h).CopyTo(resetTerm);
-                for (int j = 0; j < h; j++) candidate[j] = xp[2 * h + j] + r[j] * resetTerm[j];
+                TensorPrimitives.MultiplyAdd(r, resetTerm, xp.Slice(2 * h, h), candidate);
             }
             else
             {
                 // a_n = W_in x + b_in + (W_hn (r ⊙ h_{t−1}) + b_hn), the bracket already in StepProjection's n block
-                ReadOnlySpan<T> hn = hp.Slice(row * g + 2 * h, h);
-                for (int j = 0; j < h; j++) candidate[j] = xp[2 * h + j] + hn[j];
+                TensorPrimitives.Add(xp.Slice(2 * h, h), hp.Slice(row * g + 2 * h, h), candidate);
             }
         }
         for (int row = 0; row < batch; row++)
@@ -137,10 +137,9 @@ internal sealed class GruCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
             ReadOnlySpan<T> z = gates.Slice(h, h), candidate = gates.Slice(2 * h, h);
             ReadOnlySpan<T> hPrev = ws.Hidden.AsSpan(r0 * h, h);
             Span<T> hNext = ws.Hidden.AsSpan((r0 + ws.Batch) * h, h);
-            if (keepPrevious)
-                for (int j = 0; j < h; j++) hNext[j] = z[j] * hPrev[j] + (T.One - z[j]) * candidate[j];
-            else
-                for (int j = 0; j < h; j++) hNext[j] = (T.One - z[j]) * hPrev[j] + z[j] * candidate[j];
+            // KeepPrevious: h_t = z ⊙ h_{t−1} + (1 − z) ⊙ ĥ;  TakeCandidate: h_t = (1 − z) ⊙ h_{t−1} + z ⊙ ĥ
+            if (keepPrevious) TensorPrimitives.Lerp(candidate, hPrev, z, hNext);
+            else TensorPrimitives.Lerp(hPrev, candidate, z, hNext);
         }
     }
 
@@ -160,24 +159,9 @@ internal sealed class GruCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
             Span<T> dxp = ws.dInputProjection.AsSpan(r0 * g, g);
             Span<T> dhPrev = dHiddenPrev.Slice(row * h, h);
             Span<T> dz = dxp.Slice(h, h), dCandidate = dxp.Slice(2 * h, h);
-            if (keepPrevious)
-            {
-                for (int j = 0; j < h; j++)
-                {
-                    dCandidate[j] = dh[j] * (T.One - z[j]);   // δĥ = δh ⊙ (1 − z)
-                    dz[j] = dh[j] * (hPrev[j] - candidate[j]); // δz = δh ⊙ (h_{t−1} − ĥ)
-                    dhPrev[j] = dh[j] * z[j];                  // δh_{t−1} = δh ⊙ z
-                }
-            }
-            else
-            {
-                for (int j = 0; j < h; j++)
-                {
-                    dCandidate[j] = dh[j] * z[j];
-                    dz[j] = dh[j] * (candidate[j] - hPrev[j]);
-                    dhPrev[j] = dh[j] * (T.One - z[j]);
-                }
-            }
+            // KeepPrevious: δĥ = δh ⊙ (1 − z), δz = δh ⊙ (h_{t−1} − ĥ), δh_{t−1} = δh ⊙ z;
+            // TakeCandidate swaps z and 1 − z and the sign of δz.
+            GateKernels.InterpolationBackward(keepPrevious, dh, z, hPrev, candidate, dCandidate, dz, dhPrev);
             // δa_n = δĥ ⊙ g'(ĥ);  δa_z = δz ⊙ f'(z)
             options.CandidateActivation.MultiplyByDerivative(candidate, dCandidate);
             if (hasUpdateGate) options.GateActivation.MultiplyByDerivative(z, dz);
@@ -196,11 +180,8 @@ internal sealed class GruCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
                 Span<T> dr = dxp[..h];
                 ReadOnlySpan<T> dCandidatePre = dxp.Slice(2 * h, h);
                 // a_n = W_in x + b_in + r ⊙ ρ:  δr = δa_n ⊙ ρ,  δρ = δa_n ⊙ r
-                for (int j = 0; j < h; j++)
-                {
-                    dr[j] = dCandidatePre[j] * resetTerm[j];
-                    dhp[2 * h + j] = dCandidatePre[j] * r[j];
-                }
+                TensorPrimitives.Multiply(dCandidatePre, resetTerm, dr);
+                TensorPrimitives.Multiply(dCandidatePre, r, dhp.Slice(2 * h, h));
                 if (hasResetGate) options.GateActivation.MultiplyByDerivative(r, dr);
                 else dr.Clear();
                 dxp[..(2 * h)].CopyTo(dhp);
@@ -225,11 +206,8 @@ internal sealed class GruCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
                 Span<T> dhPrev = dHiddenPrev.Slice(row * h, h);
                 Span<T> dr = dxp[..h];
                 // δr = δρ ⊙ h_{t−1};  δh_{t−1} += δρ ⊙ r
-                for (int j = 0; j < h; j++)
-                {
-                    dr[j] = dRho[j] * hPrev[j];
-                    dhPrev[j] += dRho[j] * r[j];
-                }
+                TensorPrimitives.Multiply(dRho, hPrev, dr);
+                TensorPrimitives.MultiplyAdd(dRho, r, dhPrev, dhPrev);
                 if (hasResetGate) options.GateActivation.MultiplyByDerivative(r, dr);
                 else dr.Clear();
                 dxp.CopyTo(ws.dHiddenProjection.AsSpan(r0 * g, g));
@@ -268,7 +246,7 @@ internal sealed class GruCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
             for (int row = 0; row < batch; row++)
             {
                 Span<T> p = projection.Slice(row * g, 2 * h);
-                for (int j = 0; j < 2 * h; j++) p[j] += bias[j];
+                TensorPrimitives.Add(p, bias, p);
             }
         }
         return projection;
@@ -284,7 +262,7 @@ internal sealed class GruCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
             ReadOnlySpan<T> r = ws.Gates.AsSpan(r0 * g, h);
             ReadOnlySpan<T> hPrev = ws.Hidden.AsSpan(r0 * h, h);
             Span<T> rho = ws.ResetTerm.AsSpan(r0 * h, h);
-            for (int j = 0; j < h; j++) rho[j] = r[j] * hPrev[j];
+            TensorPrimitives.Multiply(r, hPrev, rho);
         }
         Span<T> projection = ws.StepProjection.AsSpan(0, batch * g);
         MultiplyRecurrent(ws, RecurrentPack.ForwardCandidate, transposed: true, 2 * h, h, batch,
@@ -295,7 +273,7 @@ internal sealed class GruCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
             for (int row = 0; row < batch; row++)
             {
                 Span<T> p = projection.Slice(row * g + 2 * h, h);
-                for (int j = 0; j < h; j++) p[j] += bias[j];
+                TensorPrimitives.Add(p, bias, p);
             }
         }
     }

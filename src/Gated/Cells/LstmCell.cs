@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using Gated.Kernels;
 using Gated.Layers;
 using Gated.Memory;
@@ -50,7 +51,7 @@ internal sealed class LstmCell<T> : RecurrentCell<T> where T : unmanaged, IFloat
             ReadOnlySpan<T> xp = ws.InputProjection.AsSpan(r0 * g, g);
             ReadOnlySpan<T> hpRow = hp.Slice(row * g, g);
             Span<T> gates = ws.Gates.AsSpan(r0 * g, g);
-            for (int j = 0; j < g; j++) gates[j] = xp[j] + hpRow[j];
+            TensorPrimitives.Add(xp, hpRow, gates);
             options.GateActivation.Apply(gates[..(2 * h)]);                 // i, f
             options.CellInputActivation.Apply(gates.Slice(2 * h, h));       // g
             options.GateActivation.Apply(gates.Slice(3 * h, h));            // o
@@ -58,13 +59,14 @@ internal sealed class LstmCell<T> : RecurrentCell<T> where T : unmanaged, IFloat
             ReadOnlySpan<T> input = gates[..h], forget = gates.Slice(h, h), cellInput = gates.Slice(2 * h, h);
             ReadOnlySpan<T> cPrev = ws.Cell.AsSpan(r0 * h, h);
             Span<T> c = ws.Cell.AsSpan((r0 + ws.Batch) * h, h);
-            for (int j = 0; j < h; j++) c[j] = forget[j] * cPrev[j] + input[j] * cellInput[j];  // c_t = f ⊙ c_{t−1} + i ⊙ g
+            TensorPrimitives.Multiply(forget, cPrev, c);                                        // c_t = f ⊙ c_{t−1} + i ⊙ g
+            TensorPrimitives.MultiplyAdd(input, cellInput, c, c);
             Span<T> cAct = ws.CellActivation.AsSpan(r0 * h, h);
             c.CopyTo(cAct);
             options.CellOutputActivation.Apply(cAct);
             ReadOnlySpan<T> output = gates.Slice(3 * h, h);
             Span<T> hNext = ws.Hidden.AsSpan((r0 + ws.Batch) * h, h);
-            for (int j = 0; j < h; j++) hNext[j] = output[j] * cAct[j];                         // h_t = o ⊙ h(c_t)
+            TensorPrimitives.Multiply(output, cAct, hNext);                                     // h_t = o ⊙ h(c_t)
         }
     }
 
@@ -86,21 +88,16 @@ internal sealed class LstmCell<T> : RecurrentCell<T> where T : unmanaged, IFloat
 
             // h_t = o ⊙ h(c_t):  δo = δh ⊙ h(c_t);  δc += δh ⊙ o ⊙ h'(·)
             Span<T> dcFromH = ws.StepScratch.AsSpan(row * h, h);
-            for (int j = 0; j < h; j++)
-            {
-                dOutput[j] = dh[j] * cAct[j];
-                dcFromH[j] = dh[j] * output[j];
-            }
+            TensorPrimitives.Multiply(dh, cAct, dOutput);
+            TensorPrimitives.Multiply(dh, output, dcFromH);
             options.CellOutputActivation.MultiplyByDerivative(cAct, dcFromH);
             // c_t = f ⊙ c_{t−1} + i ⊙ g
-            for (int j = 0; j < h; j++)
-            {
-                T dcj = dc[j] + dcFromH[j];
-                dInputGate[j] = dcj * cellInput[j];
-                dCellInput[j] = dcj * input[j];
-                dForget[j] = dcj * cPrev[j];
-                dcPrev[j] = dcj * forget[j];
-            }
+            Span<T> dcTotal = dcFromH;
+            TensorPrimitives.Add(dc, dcFromH, dcTotal);
+            TensorPrimitives.Multiply(dcTotal, cellInput, dInputGate);
+            TensorPrimitives.Multiply(dcTotal, input, dCellInput);
+            TensorPrimitives.Multiply(dcTotal, cPrev, dForget);
+            TensorPrimitives.Multiply(dcTotal, forget, dcPrev);
             options.GateActivation.MultiplyByDerivative(input, dInputGate);
             options.GateActivation.MultiplyByDerivative(forget, dForget);
             options.CellInputActivation.MultiplyByDerivative(cellInput, dCellInput);

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using Gated.Kernels;
 using Gated.Memory;
 
@@ -143,7 +144,7 @@ internal abstract class RecurrentCell<T> where T : unmanaged, IFloatingPointIeee
         for (int r = 0; r < rows; r++)
         {
             Span<T> row = matrix.Slice(r * n, n);
-            for (int j = 0; j < n; j++) row[j] += vector[j];
+            TensorPrimitives.Add(row, vector, row);
         }
     }
 
@@ -152,9 +153,6 @@ internal abstract class RecurrentCell<T> where T : unmanaged, IFloatingPointIeee
     {
         int n = sums.Length;
         for (int r = 0; r < rows; r++)
-        {
-            ReadOnlySpan<T> row = matrix.Slice(r * n, n);
-            for (int j = 0; j < n; j++) sums[j] += row[j];
-        }
+            TensorPrimitives.Add(sums, matrix.Slice(r * n, n), sums);
     }
 }

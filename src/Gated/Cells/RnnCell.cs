@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using Gated.Kernels;
 using Gated.Memory;
 
@@ -30,7 +31,7 @@ internal sealed class RnnCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
         Span<T> hp = ProjectHidden(ws, t, batch);
         Span<T> a = ws.Gates.AsSpan(rowBase * h, batch * h);
         ReadOnlySpan<T> xp = ws.InputProjection.AsSpan(rowBase * h, batch * h);
-        for (int j = 0; j < a.Length; j++) a[j] = xp[j] + hp[j];
+        TensorPrimitives.Add(xp, hp, a);
         nonlinearity.Apply(a);
         a.CopyTo(ws.Hidden.AsSpan((rowBase + ws.Batch) * h, batch * h));
     }

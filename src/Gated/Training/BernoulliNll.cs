@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 
 namespace Gated.Training;
 
@@ -29,6 +30,14 @@ public static class BernoulliNll
     {
         if (logits.Length != targets.Length)
             throw new ArgumentException($"logits has {logits.Length} elements, targets {targets.Length}.", nameof(targets));
+        return Vectorised(logits, targets, gradient: default, scale: 0, withGradient: false);
+    }
+
+    /// <summary>The scalar twin of <see cref="Loss{T}"/>: each element in double precision, one at a time.</summary>
+    public static double LossScalar<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> targets) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (logits.Length != targets.Length)
+            throw new ArgumentException($"logits has {logits.Length} elements, targets {targets.Length}.", nameof(targets));
         double total = 0;
         for (int i = 0; i < logits.Length; i++)
             total += Element(double.CreateTruncating(logits[i]), double.CreateTruncating(targets[i]));
@@ -50,12 +59,61 @@ public static class BernoulliNll
     {
         if (logits.Length != targets.Length || gradient.Length != logits.Length)
             throw new ArgumentException($"logits ({logits.Length}), targets ({targets.Length}) and gradient ({gradient.Length}) must have the same length.", nameof(gradient));
+        return Vectorised(logits, targets, gradient, scale, withGradient: true);
+    }
+
+    /// <summary>The scalar twin of <see cref="LossAndGradient{T}"/>: each element in double precision, one at a time.</summary>
+    public static double LossAndGradientScalar<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> targets, Span<T> gradient, double scale = 1)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (logits.Length != targets.Length || gradient.Length != logits.Length)
+            throw new ArgumentException($"logits ({logits.Length}), targets ({targets.Length}) and gradient ({gradient.Length}) must have the same length.", nameof(gradient));
         double total = 0;
         for (int i = 0; i < logits.Length; i++)
         {
             double a = double.CreateTruncating(logits[i]), y = double.CreateTruncating(targets[i]);
             total += Element(a, y);
             gradient[i] = T.CreateTruncating(scale * (Sigmoid(a) - y));
+        }
+        return total;
+    }
+
+    // Chunks of this many elements go through TensorPrimitives in stack buffers.
+    private const int Chunk = 128;
+
+    /// <summary>
+    /// The loss (and gradient) a chunk at a time with <see cref="TensorPrimitives"/>, in double precision
+    /// whatever T: ℓ = max(a, 0) − a·y + log(1 + e^{−|a|}) per element, summed; gradient = scale·(σ(a) − y).
+    /// </summary>
+    private static double Vectorised<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> targets, Span<T> gradient, double scale, bool withGradient)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Span<double> a = stackalloc double[Chunk];
+        Span<double> y = stackalloc double[Chunk];
+        Span<double> work = stackalloc double[Chunk];
+        double total = 0;
+        for (int start = 0; start < logits.Length; start += Chunk)
+        {
+            int n = Math.Min(Chunk, logits.Length - start);
+            Span<double> an = a[..n], yn = y[..n], w = work[..n];
+            TensorPrimitives.ConvertTruncating(logits.Slice(start, n), an);
+            TensorPrimitives.ConvertTruncating(targets.Slice(start, n), yn);
+            // log(1 + e^{−|a|})
+            TensorPrimitives.Abs(an, w);
+            TensorPrimitives.Negate(w, w);
+            TensorPrimitives.Exp(w, w);
+            TensorPrimitives.Add(w, 1.0, w);
+            TensorPrimitives.Log(w, w);
+            // + max(a, 0) − a·y
+            for (int i = 0; i < n; i++) total += Math.Max(an[i], 0) - an[i] * yn[i] + w[i];
+            if (withGradient)
+            {
+                // The gradient may overwrite the logits: they were copied into a above.
+                TensorPrimitives.Sigmoid(an, w);
+                TensorPrimitives.Subtract(w, yn, w);
+                TensorPrimitives.Multiply(w, scale, w);
+                TensorPrimitives.ConvertTruncating(w, gradient.Slice(start, n));
+            }
         }
         return total;
     }

@@ -84,6 +84,23 @@ public sealed class BernoulliNllTests
     }
 
     [Fact]
+    public void VectorisedLossAndGradientMatchTheScalarTwin()
+    {
+        var random = new Random(4);
+        foreach (int n in new[] { 0, 1, 7, 127, 128, 129, 300, 1000 })
+        {
+            float[] logits = [.. Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() * 60 - 30))];
+            float[] targets = [.. Enumerable.Range(0, n).Select(_ => random.NextDouble() < 0.3 ? 1f : 0f)];
+            float[] fast = new float[n], slow = new float[n];
+            double fastLoss = BernoulliNll.LossAndGradient<float>(logits, targets, fast, 0.5);
+            double slowLoss = BernoulliNll.LossAndGradientScalar<float>(logits, targets, slow, 0.5);
+            Assert.Equal(slowLoss, fastLoss, 1e-9 * Math.Max(1, slowLoss));
+            Assert.Equal(BernoulliNll.LossScalar<float>(logits, targets), BernoulliNll.Loss<float>(logits, targets), 1e-9 * Math.Max(1, slowLoss));
+            TensorAssert.Close($"gradient, n = {n}", slow, fast, 1e-6, 1e-9);
+        }
+    }
+
+    [Fact]
     public void SigmoidIsStable()
     {
         Assert.Equal(0.5, BernoulliNll.Sigmoid(0));
