@@ -56,7 +56,22 @@ internal static class Gemm
         switch ((transA, transB))
         {
             case (false, false): MultiplyNN(m, n, k, a, lda, b, ldb, c, ldc, accumulate); break;
-            case (false, true): MultiplyNT(m, n, k, a, lda, b, ldb, c, ldc, accumulate); break;
+            case (false, true):
+                if ((long)m * n * k >= ParallelDotThreshold && ComputeThreads.Count > 1 && n >= 2 * ComputeThreads.Count)
+                {
+                    unsafe
+                    {
+                        fixed (T* pa = a)
+                        fixed (T* pb = b)
+                        fixed (T* pc = c)
+                            DotJob<T>.Run(m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);
+                    }
+                }
+                else
+                {
+                    MultiplyNT(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+                }
+                break;
             case (true, false): MultiplyTN(m, n, k, a, lda, b, ldb, c, ldc, accumulate); break;
             default: ScalarGemm.Multiply(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate); break;
         }
@@ -128,6 +143,44 @@ internal static class Gemm
                     Vector.StoreUnsafe(Vector.LoadUnsafe(ref cj) + av * Vector.LoadUnsafe(ref bRef, bRow + (nuint)j), ref cj);
                 }
                 for (; j < n; j++) Unsafe.Add(ref cRef, j) += aip * Unsafe.Add(ref bRef, (int)bRow + j);
+            }
+        }
+    }
+
+    // A matrix-vector product (a streaming step, one row of A) is split over threads from this many
+    // multiply-adds: the weights then come from two L2 caches instead of one.
+    private const long ParallelDotThreshold = 1 << 15;
+
+    /// <summary>The NT product as dot products, its output columns split over threads (each column computed whole by one thread).</summary>
+    private sealed unsafe class DotJob<T> : IParallelJob where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        [ThreadStatic] private static DotJob<T>? forThisThread;
+
+        private int m, n, k, lda, ldb, ldc;
+        private T* a, b, c;
+        private bool accumulate;
+
+        public static void Run(int m, int n, int k, T* a, int lda, T* b, int ldb, T* c, int ldc, bool accumulate)
+        {
+            var job = forThisThread ??= new DotJob<T>();
+            job.m = m; job.n = n; job.k = k; job.lda = lda; job.ldb = ldb; job.ldc = ldc;
+            job.a = a; job.b = b; job.c = c; job.accumulate = accumulate;
+            WorkerPool.Run(job, Math.Min(ComputeThreads.Count, n));
+            job.a = job.b = job.c = null;
+        }
+
+        public void Execute(int part, int parts)
+        {
+            int start = (int)((long)n * part / parts), end = (int)((long)n * (part + 1) / parts);
+            for (int i = 0; i < m; i++)
+            {
+                var aRow = new ReadOnlySpan<T>(a + (long)i * lda, k);
+                T* cRow = c + (long)i * ldc;
+                for (int j = start; j < end; j++)
+                {
+                    T dot = Dot(aRow, new ReadOnlySpan<T>(b + (long)j * ldb, k));
+                    cRow[j] = accumulate ? cRow[j] + dot : dot;
+                }
             }
         }
     }
