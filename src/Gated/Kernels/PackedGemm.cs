@@ -171,7 +171,10 @@ internal static unsafe class PackedGemm
                         for (int ir = 0; ir < mc; ir += MicroRows)
                         {
                             int rows = Math.Min(MicroRows, mc - ir);
-                            MicroKernel(kc, aPack + (long)ir * kc, bPanel, c + (long)(ic + ir) * ldc + j, ldc, rows, cols, overwrite);
+                            if (rows <= 4)
+                                MicroKernel4(kc, aPack + (long)ir * kc, bPanel, c + (long)(ic + ir) * ldc + j, ldc, rows, cols, overwrite);
+                            else
+                                MicroKernel(kc, aPack + (long)ir * kc, bPanel, c + (long)(ic + ir) * ldc + j, ldc, rows, cols, overwrite);
                         }
                     }
                 }
@@ -334,6 +337,52 @@ internal static unsafe class PackedGemm
         Vector256.Store(c30, tile + 3 * stride); Vector256.Store(c31, tile + 3 * stride + w);
         Vector256.Store(c40, tile + 4 * stride); Vector256.Store(c41, tile + 4 * stride + w);
         Vector256.Store(c50, tile + 5 * stride); Vector256.Store(c51, tile + 5 * stride + w);
+        for (int r = 0; r < rows; r++)
+        {
+            T* cRow = c + (long)r * ldc;
+            T* tRow = tile + r * stride;
+            if (overwrite) for (int j = 0; j < cols; j++) cRow[j] = tRow[j];
+            else for (int j = 0; j < cols; j++) cRow[j] += tRow[j];
+        }
+    }
+
+    /// <summary>
+    /// The tile of an edge micro-panel with at most 4 live rows (a batch of 4 sequences, the last rows
+    /// of a block): the same loop on 8 accumulators, so no multiply-adds are spent on padding rows 5 and 6.
+    /// Reads the same MR-strided A panel.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MicroKernel4<T>(int kc, T* aPanel, T* bPanel, T* c, int ldc, int rows, int cols, bool overwrite)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Debug.Assert(rows <= 4);
+        int w = Vector256<T>.Count;
+        Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        T* ap = aPanel, bp = bPanel;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector256<T> b0 = Vector256.Load(bp), b1 = Vector256.Load(bp + w);
+            Vector256<T> av = Vector256.Create(ap[0]); c00 = MultiplyAdd(av, b0, c00); c01 = MultiplyAdd(av, b1, c01);
+            av = Vector256.Create(ap[1]); c10 = MultiplyAdd(av, b0, c10); c11 = MultiplyAdd(av, b1, c11);
+            av = Vector256.Create(ap[2]); c20 = MultiplyAdd(av, b0, c20); c21 = MultiplyAdd(av, b1, c21);
+            av = Vector256.Create(ap[3]); c30 = MultiplyAdd(av, b0, c30); c31 = MultiplyAdd(av, b1, c31);
+            ap += MicroRows;
+            bp += 2 * w;
+        }
+        if (rows == 4 && cols == 2 * w)
+        {
+            WriteRow(c, c00, c01, w, overwrite);
+            WriteRow(c + ldc, c10, c11, w, overwrite);
+            WriteRow(c + 2L * ldc, c20, c21, w, overwrite);
+            WriteRow(c + 3L * ldc, c30, c31, w, overwrite);
+            return;
+        }
+        T* tile = stackalloc T[4 * 2 * Vector256<T>.Count];
+        int stride = 2 * w;
+        Vector256.Store(c00, tile); Vector256.Store(c01, tile + w);
+        Vector256.Store(c10, tile + stride); Vector256.Store(c11, tile + stride + w);
+        Vector256.Store(c20, tile + 2 * stride); Vector256.Store(c21, tile + 2 * stride + w);
+        Vector256.Store(c30, tile + 3 * stride); Vector256.Store(c31, tile + 3 * stride + w);
         for (int r = 0; r < rows; r++)
         {
             T* cRow = c + (long)r * ldc;
