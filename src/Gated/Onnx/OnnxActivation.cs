@@ -16,9 +16,11 @@ namespace Gated.Onnx;
 /// Softsign(x) = x / (1 + |x|)                  Softplus(x) = log(1 + e^x)
 /// </code>
 /// (defaults in brackets, used when the node's <c>activation_alpha</c> / <c>activation_beta</c>
-/// lists run out). Names are matched without regard to case, as ONNX Runtime does.
+/// lists run out). Names are matched without regard to case, as ONNX Runtime does. ONNX stores α
+/// and β as float32; they are read as the shortest decimal that rounds to that float (0.2f is 0.2),
+/// so a float64 run uses the value the file's author wrote.
 /// </summary>
-internal readonly record struct OnnxActivation(string Name, float Alpha, float Beta)
+internal readonly record struct OnnxActivation(string Name, double Alpha, double Beta)
 {
     private static readonly string[] Names =
         ["Sigmoid", "Tanh", "Relu", "HardSigmoid", "LeakyRelu", "ThresholdedRelu", "ScaledTanh", "Affine", "Elu", "Softsign", "Softplus"];
@@ -33,9 +35,13 @@ internal readonly record struct OnnxActivation(string Name, float Alpha, float B
 
     public static bool TakesBeta(string name) => name is "HardSigmoid" or "ScaledTanh" or "Affine";
 
-    public static float DefaultAlpha(string name) => name switch { "HardSigmoid" => 0.2f, "LeakyRelu" => 0.01f, _ => 1f };
+    public static double DefaultAlpha(string name) => name switch { "HardSigmoid" => 0.2, "LeakyRelu" => 0.01, _ => 1 };
 
-    public static float DefaultBeta(string name) => name switch { "HardSigmoid" => 0.5f, "ScaledTanh" => 1f, _ => 0f };
+    public static double DefaultBeta(string name) => name switch { "HardSigmoid" => 0.5, "ScaledTanh" => 1, _ => 0 };
+
+    /// <summary>A float attribute as the shortest decimal that rounds to it: 0.2f → 0.2.</summary>
+    public static double FromFloat(float value) =>
+        double.Parse(value.ToString("R", System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>φ(x).</summary>
     public T Apply<T>(T x) where T : unmanaged, IFloatingPointIeee754<T>
@@ -83,12 +89,12 @@ internal readonly record struct OnnxActivation(string Name, float Alpha, float B
         ActivationKind.Sigmoid => new("Sigmoid", 0, 0),
         ActivationKind.Tanh => new("Tanh", 0, 0),
         ActivationKind.Relu => new("Relu", 0, 0),
-        ActivationKind.HardSigmoid => new("HardSigmoid", (float)activation.Alpha, (float)activation.Beta),
-        ActivationKind.LeakyRelu => new("LeakyRelu", (float)activation.Alpha, 0),
+        ActivationKind.HardSigmoid => new("HardSigmoid", activation.Alpha, activation.Beta),
+        ActivationKind.LeakyRelu => new("LeakyRelu", activation.Alpha, 0),
         ActivationKind.Softsign => new("Softsign", 0, 0),
-        ActivationKind.ScaledTanh => new("ScaledTanh", (float)activation.Alpha, (float)activation.Beta),
-        ActivationKind.Affine => new("Affine", (float)activation.Alpha, (float)activation.Beta),
-        ActivationKind.Elu => new("Elu", (float)activation.Alpha, 0),
+        ActivationKind.ScaledTanh => new("ScaledTanh", activation.Alpha, activation.Beta),
+        ActivationKind.Affine => new("Affine", activation.Alpha, activation.Beta),
+        ActivationKind.Elu => new("Elu", activation.Alpha, 0),
         _ => throw new ArgumentException($"Activation {activation} has no ONNX form.", nameof(activation)),
     };
 

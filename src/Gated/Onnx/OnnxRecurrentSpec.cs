@@ -104,9 +104,9 @@ internal sealed class OnnxRecurrentSpec
                 string raw = names[k * perDirection + j];
                 string name = OnnxActivation.Canonical(raw) ?? throw node.Fail($"activation '{OnnxNode.Printable(raw)}' is not one of the ONNX recurrent activations.");
                 // α and β are consumed in the order of the activations, by those that take them.
-                float alpha = OnnxActivation.DefaultAlpha(name), beta = OnnxActivation.DefaultBeta(name);
-                if (OnnxActivation.TakesAlpha(name) && nextAlpha < alphas.Length) alpha = alphas[nextAlpha++];
-                if (OnnxActivation.TakesBeta(name) && nextBeta < betas.Length) beta = betas[nextBeta++];
+                double alpha = OnnxActivation.DefaultAlpha(name), beta = OnnxActivation.DefaultBeta(name);
+                if (OnnxActivation.TakesAlpha(name) && nextAlpha < alphas.Length) alpha = OnnxActivation.FromFloat(alphas[nextAlpha++]);
+                if (OnnxActivation.TakesBeta(name) && nextBeta < betas.Length) beta = OnnxActivation.FromFloat(betas[nextBeta++]);
                 activations[k][j] = new OnnxActivation(name, alpha, beta);
             }
         }
