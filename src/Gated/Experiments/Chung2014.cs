@@ -48,8 +48,10 @@ public static class Chung2014
     /// <param name="seed">The run's seed.</param>
     /// <param name="maxSeconds">The run's time budget.</param>
     /// <param name="maxEpochs">The run's epoch budget.</param>
-    public static TrainingOptions Protocol(double learningRate, int seed, double? maxSeconds, int maxEpochs) => new()
+    /// <param name="truncateSteps">Truncated BPTT window (an update every that many steps, the state carried), or null for full BPTT.</param>
+    public static TrainingOptions Protocol(double learningRate, int seed, double? maxSeconds, int maxEpochs, int? truncateSteps = null) => new()
     {
+        TruncateSteps = truncateSteps,
         Optimizer = OptimizerKind.Adam,
         LearningRate = learningRate,
         BatchSize = 4,
