@@ -78,7 +78,7 @@ public sealed class MusicTrainer
         if (runDirectory is not null) Directory.CreateDirectory(runDirectory);
         if (resume && checkpointPath is not null && File.Exists(checkpointPath))
         {
-            Restore(checkpointPath, model, optimizer, history, state);
+            Restore(SafetensorsFile.Read(checkpointPath), checkpointPath, model, optimizer, history, state);
             if (bestPath is not null && File.Exists(bestPath)) best.CopyParametersFrom(MusicModel.Load(bestPath));
             else best.CopyParametersFrom(model);
             progress?.Report(new TrainingProgress(state.Epoch, null, null, $"resumed after epoch {state.Epoch} from {checkpointPath}"));
@@ -214,9 +214,21 @@ public sealed class MusicTrainer
         new SafetensorsFile(tensors, file.Metadata).Write(path);
     }
 
-    private void Restore(string path, MusicModel model, Optimizer<float> optimizer, List<EpochRecord> history, RunState state)
+    /// <summary>
+    /// Reads a checkpoint's bytes into a fresh model and optimiser of this trainer's configuration, exactly as a
+    /// resume does, and returns the epoch it was written after (for the tests and the fuzz harness).
+    /// </summary>
+    /// <exception cref="GatedFormatException">The bytes are not a checkpoint of this configuration.</exception>
+    internal int ReadCheckpoint(ReadOnlySpan<byte> bytes, string? source)
     {
-        var file = SafetensorsFile.Read(path);
+        var model = new MusicModel(ModelOptions, Options.Seed);
+        var state = new RunState();
+        Restore(SafetensorsFile.Read(bytes, source), source, model, CreateOptimizer(model), [], state);
+        return state.Epoch;
+    }
+
+    private void Restore(SafetensorsFile file, string? path, MusicModel model, Optimizer<float> optimizer, List<EpochRecord> history, RunState state)
+    {
         string Meta(string key) => file.Metadata.TryGetValue(key, out var v) ? v : throw new GatedFormatException(path, $"checkpoint metadata '{key}' is missing.");
         double Double(string key) => double.TryParse(Meta(key), NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : throw new GatedFormatException(path, $"checkpoint metadata '{key}' is not a number.");
         int Int(string key) => int.TryParse(Meta(key), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v >= 0 ? v : throw new GatedFormatException(path, $"checkpoint metadata '{key}' is not a count.");
