@@ -31,6 +31,12 @@ public sealed class MusicTrainer
     /// <summary>The best model's file name in the run folder.</summary>
     public const string BestFileName = "best.safetensors";
 
+    /// <summary>With <see cref="DivergencePolicy.RollBackAndHalveLearningRate"/>, how many times in a row one epoch is rolled back before the run stops.</summary>
+    public const int MaxRollBacks = 3;
+
+    /// <summary>With <see cref="DivergencePolicy.RollBackAndHalveLearningRate"/>, the factor applied to the learning rate at each roll-back.</summary>
+    public const double RollBackLearningRateFactor = 0.5;
+
     private const string StateTensorPrefix = "optimizer.state.";
 
     /// <summary>Creates a trainer for a model shape and a training protocol.</summary>
@@ -59,8 +65,12 @@ public sealed class MusicTrainer
     /// <param name="resume">Continue from <c>checkpoint.safetensors</c> in <paramref name="runDirectory"/> when it exists.</param>
     /// <param name="progress">Receives batch and epoch reports; may be null.</param>
     /// <param name="cancellationToken">Checked between batches; the last checkpoint stays valid.</param>
-    /// <exception cref="TrainingDivergedException">The loss became NaN or infinite and the policy is <see cref="DivergencePolicy.Stop"/> (or three roll-backs failed).</exception>
+    /// <exception cref="TrainingDivergedException">The loss, the gradient or a weight became NaN or infinite and the policy is <see cref="DivergencePolicy.Stop"/>
+    /// (or <see cref="MaxRollBacks"/> roll-backs of one epoch did not help); nothing of the failed epoch is written.</exception>
     /// <exception cref="GatedFormatException">The checkpoint to resume from is unreadable or belongs to another configuration.</exception>
+    /// <exception cref="IOException">The run folder cannot be created or written (checked before the first epoch), or writing a checkpoint fails
+    /// (e.g. the disk is full); the message names the file, and the files already in the folder are left as they were.</exception>
+    /// <exception cref="UnauthorizedAccessException">The run folder may not be created or written; checked before the first epoch.</exception>
     public TrainingResult Run(PianoRollDataset data, string? runDirectory = null, bool resume = false,
         IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -75,7 +85,12 @@ public sealed class MusicTrainer
 
         string? checkpointPath = runDirectory is null ? null : Path.Combine(runDirectory, CheckpointFileName);
         string? bestPath = runDirectory is null ? null : Path.Combine(runDirectory, BestFileName);
-        if (runDirectory is not null) Directory.CreateDirectory(runDirectory);
+        if (runDirectory is not null && checkpointPath is not null)
+        {
+            // Fail now, not after the first epoch, when the folder cannot be made or written.
+            CreateRunDirectory(runDirectory);
+            AtomicFile.CheckWritable(checkpointPath);
+        }
         if (resume && checkpointPath is not null && File.Exists(checkpointPath))
         {
             Restore(SafetensorsFile.Read(checkpointPath), checkpointPath, model, optimizer, history, state);
@@ -105,12 +120,17 @@ public sealed class MusicTrainer
                 if (epochStart is not null) TakeSnapshot(model, optimizer, epochStart);
                 train = model.TrainEpoch(data.Train, optimizer, epoch, step, batchProgress, cancellationToken);
             }
-            catch (TrainingDivergedException) when (epochStart is not null && rollBacks < 3)
+            catch (TrainingDivergedException diverged) when (epochStart is not null)
             {
-                rollBacks++;
+                // Back to the start of the epoch: the state of the last checkpoint (it is written after every epoch).
                 RestoreSnapshot(model, optimizer, epochStart);
-                state.LearningRate *= 0.5;
-                progress?.Report(new TrainingProgress(epoch, null, null, $"diverged in epoch {epoch}; rolled back and lowered the learning rate to {state.LearningRate:G3}"));
+                if (rollBacks == MaxRollBacks)
+                    throw new TrainingDivergedException(diverged.Epoch, diverged.Batch,
+                        $"{diverged.Reason}, after {MaxRollBacks} roll-backs of this epoch that lowered the learning rate to {R(state.LearningRate)}; giving up");
+                rollBacks++;
+                state.LearningRate *= RollBackLearningRateFactor;
+                progress?.Report(new TrainingProgress(epoch, null, null,
+                    $"epoch {epoch}, batch {diverged.Batch}: {diverged.Reason}; rolled back to the start of the epoch and lowered the learning rate ×{RollBackLearningRateFactor} to {state.LearningRate:G3} (roll-back {rollBacks} of {MaxRollBacks})"));
                 continue;
             }
             rollBacks = 0;
@@ -145,6 +165,22 @@ public sealed class MusicTrainer
         }
         if (state.Epoch >= o.MaxEpochs && stop == StopReason.MaxEpochs && state.SinceBest >= o.Patience) stop = StopReason.EarlyStopping;
         return new TrainingResult(best, state.BestEpoch, state.BestValid, history, stop);
+    }
+
+    private static void CreateRunDirectory(string runDirectory)
+    {
+        try
+        {
+            Directory.CreateDirectory(runDirectory);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new UnauthorizedAccessException($"Cannot create the run folder '{runDirectory}': permission denied.", ex);
+        }
+        catch (IOException ex) when (ex.GetType() == typeof(IOException))
+        {
+            throw new IOException($"Cannot create the run folder '{runDirectory}': {ex.Message}", ex);
+        }
     }
 
     /// <summary>The optimiser this trainer builds for a model.</summary>
