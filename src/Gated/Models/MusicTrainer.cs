@@ -222,6 +222,44 @@ public sealed class MusicTrainer
 
     private static string R(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
+    /// <summary>" (hidden_size: 4 in the checkpoint, 5 now)" for up to three options that differ; "" when the saved text cannot be read.</summary>
+    private static string DescribeDifference(string saved, string current)
+    {
+        var before = ConfigurationPairs(saved);
+        var now = ConfigurationPairs(current);
+        if (before is null || now is null) return "";
+        var differences = now
+            .Where(kv => !before.TryGetValue(kv.Key, out var old) || old != kv.Value)
+            .Select(kv => $"{kv.Key}: {(before.TryGetValue(kv.Key, out var old) ? Shorten(old) : "missing")} in the checkpoint, {Shorten(kv.Value)} now")
+            .Take(3).ToList();
+        return differences.Count == 0 ? "" : $" ({string.Join("; ", differences)})";
+
+        static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
+    }
+
+    /// <summary>The key–value pairs of <see cref="Configuration"/>'s text (model pairs, then a JSON object), or null when it is not in that form.</summary>
+    private static Dictionary<string, string>? ConfigurationPairs(string text)
+    {
+        int json = text.IndexOf(";{", StringComparison.Ordinal);
+        if (json < 0) return null;
+        var pairs = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string pair in text[..json].Split(';'))
+        {
+            int eq = pair.IndexOf('=');
+            if (eq > 0) pairs[pair[..eq]] = pair[(eq + 1)..];
+        }
+        try
+        {
+            foreach (var (key, value) in JsonSerializer.Deserialize<Dictionary<string, string>>(text[(json + 1)..]) ?? [])
+                pairs[key] = value;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+        return pairs;
+    }
+
     private List<KeyValuePair<string, string>> TrainingMetadata(RunState state, List<EpochRecord> history) =>
     [
         new("training.configuration", Configuration()),
@@ -268,8 +306,9 @@ public sealed class MusicTrainer
         string Meta(string key) => file.Metadata.TryGetValue(key, out var v) ? v : throw new GatedFormatException(path, $"checkpoint metadata '{key}' is missing.");
         double Double(string key) => double.TryParse(Meta(key), NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : throw new GatedFormatException(path, $"checkpoint metadata '{key}' is not a number.");
         int Int(string key) => int.TryParse(Meta(key), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v >= 0 ? v : throw new GatedFormatException(path, $"checkpoint metadata '{key}' is not a count.");
-        if (Meta("training.configuration") != Configuration())
-            throw new GatedFormatException(path, "the checkpoint was made with other model or training options; resume with the same options, or use a new run folder.");
+        string saved = Meta("training.configuration"), current = Configuration();
+        if (saved != current)
+            throw new GatedFormatException(path, $"the checkpoint was made with other model or training options{DescribeDifference(saved, current)}; resume with the same options, or use a new run folder.");
         model.CopyParametersFrom(MusicModel.FromSafetensors(file));
         int stateCount = Int("checkpoint.optimizer_state_count");
         var arrays = new List<float[]>();
