@@ -27,6 +27,9 @@ public sealed record FuzzOptions
     /// <summary>Called about every 10,000 cases with the number done, from the fuzzing thread; null for none.</summary>
     public Action<int>? Progress { get; init; }
 
+    /// <summary>Called with each failure as it is found (also those not kept), from the fuzzing thread; null for none.</summary>
+    public Action<FuzzFailure>? OnFailure { get; init; }
+
     /// <summary>Write each case number to stderr before running it (to find the case that crashes the process).</summary>
     public bool Trace { get; init; }
 }
@@ -144,6 +147,7 @@ public static class FuzzRunner
 
         public void AddFailure(FuzzFailure failure, string signature)
         {
+            options.OnFailure?.Invoke(failure);
             lock (this)
             {
                 FailureCount++;
@@ -178,7 +182,18 @@ public static class FuzzRunner
             int first = options.OnlyCase ?? 0, end = options.OnlyCase is int only ? only + 1 : options.Cases;
             for (int c = first; c < end; c++)
             {
-                var (input, mutations) = Input(target, seeds, options.Seed, c);
+                byte[] input;
+                string mutations;
+                try
+                {
+                    (input, mutations) = Input(target, seeds, options.Seed, c);
+                }
+                catch (Exception e)
+                {
+                    // A bug of the harness itself (a target's structured mutation): report it, do not die.
+                    AddFailure(new FuzzFailure(target.Name, options.Seed, c, $"the mutator failed: {Describe(e)}", "", []), "mutator " + Signature(e));
+                    continue;
+                }
                 CurrentInput = (input, mutations);
                 Volatile.Write(ref CurrentCase, c);
                 if (options.Trace) Console.Error.WriteLine($"{target.Name} case {c}: {input.Length} bytes; {mutations}");

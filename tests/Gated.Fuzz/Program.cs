@@ -80,6 +80,7 @@ public static class Program
                 OnlyCase = onlyCase,
                 Trace = trace,
                 Progress = cases >= 50_000 ? done => Console.Error.WriteLine($"  {target.Name}: {done:N0} cases") : null,
+                OnFailure = f => Console.Error.WriteLine($"  FAIL {f}"),
             });
             reports.Add(report);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -65,9 +65,9 @@ public static class MatSeeds
             zlib.CopyTo(output);
             inner = output.ToArray();
         }
-        catch (InvalidDataException)
+        catch (Exception e) when (e is InvalidDataException or IOException)
         {
-            return file;
+            return file; // not valid zlib (ZLibException is an IOException): nothing to mutate inside
         }
         var log = new List<string>();
         byte[] damaged = Mutator.Mutate(random, PlainTarget, [inner], log);

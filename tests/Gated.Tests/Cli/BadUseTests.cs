@@ -78,6 +78,8 @@ public sealed class BadUseTests : IClassFixture<BadUseTests.Files>
         { "demo: missing data file", 1, "The data file '$/missing.json' does not exist", ["demo", "--data", "$/missing.json", "--out", "$/d.safetensors"] },
         { "demo: a model as data", 1, "this is a safetensors file (a model?), not a data set", ["demo", "--data", "$/model.safetensors", "--out", "$/d.safetensors"] },
         { "demo: a folder as data", 1, "is a folder, not a data set file", ["demo", "--data", "$/folder", "--out", "$/d.safetensors"] },
+        { "demo: a divergent learning rate", 1, "gated demo: Training diverged in epoch 1, batch 1: the update made a weight NaN or infinite",
+            ["demo", "--data", "$/data.json", "--hidden", "4", "--epochs", "2", "--lr", "1e38", "--out", "$/diverged.safetensors"] },
         { "demo: a folder as output", 2, "--out: '$/folder' is a directory; give a file name", ["demo", "--data", "$/data.json", "--out", "$/folder"] },
 
         { "train: no --out", 2, "Option '--out' is required", ["train", "--data", "$/data.json"] },
