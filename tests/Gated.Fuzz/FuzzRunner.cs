@@ -62,13 +62,14 @@ public sealed record FuzzFailure(string Parser, int Seed, int Case, string Probl
 /// <param name="FailureCount">Cases that broke the contract (all of them, not only those in <paramref name="Failures"/>).</param>
 /// <param name="Elapsed">Wall-clock time of the run.</param>
 /// <param name="SlowestCase">The slowest case's time.</param>
+/// <param name="SlowestCaseNumber">Its case number (-1 when no case ran).</param>
 /// <param name="MostAllocated">The most bytes one case allocated.</param>
 /// <param name="MostAllocatedInputLength">The input length of that case.</param>
 /// <param name="HighestAllocationRatio">The highest (allocated − slack) / input length over all cases (0 when all stayed within the slack).</param>
 /// <param name="Failures">The first distinct failures (by exception type and place, or kind of limit).</param>
 /// <param name="Hung">Whether the run ended on a case that did not finish.</param>
 public sealed record FuzzReport(string Parser, int Seed, int Cases, int Loaded, int Rejected, int FailureCount, TimeSpan Elapsed, TimeSpan SlowestCase,
-    long MostAllocated, int MostAllocatedInputLength, double HighestAllocationRatio, IReadOnlyList<FuzzFailure> Failures, bool Hung);
+    int SlowestCaseNumber, long MostAllocated, int MostAllocatedInputLength, double HighestAllocationRatio, IReadOnlyList<FuzzFailure> Failures, bool Hung);
 
 /// <summary>
 /// Runs a target's cases and checks each: the input either loads or is refused with the documented
@@ -129,7 +130,7 @@ public static class FuzzRunner
         lock (state)
         {
             return new FuzzReport(target.Name, options.Seed, state.Done, state.Loaded, state.Rejected, state.FailureCount, watch.Elapsed,
-                Stopwatch.GetElapsedTime(0, state.SlowestTicks), state.MostAllocated, state.MostAllocatedInputLength, state.HighestRatio,
+                Stopwatch.GetElapsedTime(0, state.SlowestTicks), state.SlowestCase, state.MostAllocated, state.MostAllocatedInputLength, state.HighestRatio,
                 [.. state.Failures], hung);
         }
     }
@@ -139,7 +140,7 @@ public static class FuzzRunner
         public long CaseStarted;
         public int CurrentCase;
         public (byte[] Input, string Mutations) CurrentInput = ([], "");
-        public int Done, Loaded, Rejected, FailureCount, MostAllocatedInputLength;
+        public int Done, Loaded, Rejected, FailureCount, MostAllocatedInputLength, SlowestCase = -1;
         public long SlowestTicks, MostAllocated;
         public double HighestRatio;
         public readonly List<FuzzFailure> Failures = [];
@@ -217,7 +218,7 @@ public static class FuzzRunner
                 lock (this)
                 {
                     Done++;
-                    SlowestTicks = Math.Max(SlowestTicks, ticks);
+                    if (ticks > SlowestTicks) { SlowestTicks = ticks; SlowestCase = c; }
                     if (allocated > MostAllocated) { MostAllocated = allocated; MostAllocatedInputLength = input.Length; }
                     if (input.Length > 0) HighestRatio = Math.Max(HighestRatio, (double)(allocated - target.AllocationSlack) / input.Length);
                     if (error is null) Loaded++;

@@ -69,7 +69,7 @@ public static class Program
         Console.WriteLine(onlyCase is int one
             ? $"case {one} of seed {seed}"
             : $"{cases:N0} cases per parser, seed {seed}, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
-        Console.WriteLine($"{"parser",-12} {"cases",9} {"loaded",9} {"rejected",9} {"failures",8} {"time",9} {"slowest",9} {"max alloc",12} {"alloc/byte",10}");
+        Console.WriteLine($"{"parser",-12} {"cases",9} {"loaded",9} {"rejected",9} {"failures",8} {"time",9} {"slowest (case)",18} {"max alloc",12} {"alloc/byte",10}");
         var reports = new List<FuzzReport>();
         foreach (var target in parsers)
         {
@@ -84,7 +84,7 @@ public static class Program
             });
             reports.Add(report);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{report.Parser,-12} {report.Cases,9:N0} {report.Loaded,9:N0} {report.Rejected,9:N0} {report.FailureCount,8:N0} {report.Elapsed.TotalSeconds,8:F1}s {report.SlowestCase.TotalMilliseconds,7:F1}ms {report.MostAllocated,12:N0} {report.HighestAllocationRatio,10:F1}"));
+                $"{report.Parser,-12} {report.Cases,9:N0} {report.Loaded,9:N0} {report.Rejected,9:N0} {report.FailureCount,8:N0} {report.Elapsed.TotalSeconds,8:F1}s {report.SlowestCase.TotalMilliseconds,7:F1}ms {"(" + report.SlowestCaseNumber.ToString(CultureInfo.InvariantCulture) + ")",-9} {report.MostAllocated,12:N0} {report.HighestAllocationRatio,10:F1}"));
             if (report.Hung) break; // the hung case still runs on its thread; later results would be skewed
         }
 
