@@ -309,10 +309,18 @@ internal static class CommonOptions
     /// <summary>Markup to insert into <see cref="Line"/> as it is, unescaped (e.g. a coloured marker).</summary>
     public readonly record struct RawMarkup(string Text);
 
-    /// <summary>Prints <c>gated COMMAND: message</c> on stderr and returns <paramref name="exitCode"/>.</summary>
-    public static int Fail(string command, string message, int exitCode = ExitCodes.Failure)
+    /// <summary>Whether <c>--verbose</c> was given: errors then also print the exception with its stack trace.</summary>
+    public static bool Verbose { get; set; }
+
+    /// <summary>
+    /// Prints <c>gated COMMAND: message</c> on stderr as one line (a message of several lines is joined) and
+    /// returns <paramref name="exitCode"/>; with <c>--verbose</c>, <paramref name="exception"/> follows in full.
+    /// </summary>
+    public static int Fail(string command, string message, int exitCode = ExitCodes.Failure, Exception? exception = null)
     {
-        Console.Error.WriteLine($"gated {command}: {message}");
+        string line = string.Join(' ', message.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0));
+        Console.Error.WriteLine($"gated {command}: {line}");
+        if (Verbose && exception is not null) Console.Error.WriteLine(exception.ToString());
         return exitCode;
     }
 
@@ -329,39 +337,24 @@ internal static class CommonOptions
         }
         catch (Exception ex) when (describe?.Invoke(ex) is string special)
         {
-            return Fail(command, special, ex is OperationCanceledException ? ExitCodes.Cancelled : ExitCodes.Failure);
+            return Fail(command, special, ex is OperationCanceledException ? ExitCodes.Cancelled : ExitCodes.Failure, ex);
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException ex)
         {
-            return Fail(command, "cancelled.", ExitCodes.Cancelled);
+            return Fail(command, "cancelled.", ExitCodes.Cancelled, ex);
         }
-        catch (DataSetNotFoundException ex)
+        catch (Exception ex) when (ex is DataSetNotFoundException or GatedFormatException or IOException or UnauthorizedAccessException)
         {
-            return Fail(command, ex.Message);
+            // Missing or malformed files and I/O errors (FileNotFoundException and DirectoryNotFoundException are IOExceptions).
+            return Fail(command, ex.Message, ExitCodes.Failure, ex);
         }
-        catch (GatedFormatException ex)
+        catch (OutOfMemoryException ex)
         {
-            return Fail(command, ex.Message);
-        }
-        catch (FileNotFoundException ex)
-        {
-            return Fail(command, ex.Message);
-        }
-        catch (DirectoryNotFoundException ex)
-        {
-            return Fail(command, ex.Message);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return Fail(command, ex.Message);
-        }
-        catch (OutOfMemoryException)
-        {
-            return Fail(command, "out of memory; try a smaller model or data set.");
+            return Fail(command, "out of memory; try a smaller model or data set.", ExitCodes.Failure, ex);
         }
         catch (Exception ex)
         {
-            return Fail(command, $"unexpected error ({ex.GetType().Name}): {ex.Message}");
+            return Fail(command, $"unexpected error ({ex.GetType().Name}): {ex.Message}{(Verbose ? "" : " (run with --verbose for the stack trace)")}", ExitCodes.Failure, ex);
         }
     }
 

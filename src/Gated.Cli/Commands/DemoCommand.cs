@@ -72,54 +72,15 @@ internal static class DemoCommand
     private static Option<int> PositiveInt(string name, string description, int defaultValue, int max) =>
         CommonOptions.PositiveInt(name, description, defaultValue, max);
 
-    private static int Run(Settings s, CancellationToken cancellationToken)
-    {
-        try
+    private static int Run(Settings s, CancellationToken cancellationToken) =>
+        CommonOptions.Guard("demo", () => Train(s, cancellationToken), ex => ex switch
         {
-            return Train(s, cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            Console.Error.WriteLine("gated demo: cancelled; the model was not saved.");
-            return ExitCodes.Cancelled;
-        }
-        catch (GatedFormatException ex)
-        {
-            Console.Error.WriteLine($"gated demo: malformed data file: {ex.Message}");
-            return ExitCodes.Failure;
-        }
-        catch (DataSetNotFoundException ex)
-        {
-            Console.Error.WriteLine($"gated demo: {ex.Message}");
-            return ExitCodes.Failure;
-        }
-        catch (FileNotFoundException)
-        {
-            Console.Error.WriteLine($"gated demo: data file not found: {s.DataPath} (pass --data PATH or set GATED_DATA to the folder holding jsb.json)");
-            return ExitCodes.Failure;
-        }
-        catch (DirectoryNotFoundException)
-        {
-            Console.Error.WriteLine($"gated demo: data file not found: {s.DataPath} (its directory does not exist; pass --data PATH or set GATED_DATA)");
-            return ExitCodes.Failure;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            Console.Error.WriteLine($"gated demo: {ex.Message}");
-            return ExitCodes.Failure;
-        }
-        catch (InvalidOperationException ex)
-        {
-            // Training diverged (the message says so and suggests a smaller learning rate).
-            Console.Error.WriteLine($"gated demo: {ex.Message}");
-            return ExitCodes.Failure;
-        }
-        catch (OutOfMemoryException)
-        {
-            Console.Error.WriteLine($"gated demo: out of memory for a model of {s.Layers} layer(s) of {s.Hidden} units; try a smaller --hidden.");
-            return ExitCodes.Failure;
-        }
-    }
+            OperationCanceledException => "cancelled; the model was not saved.",
+            GatedFormatException format => $"malformed data file: {format.Message}",
+            TrainingDivergedException diverged => $"{diverged.Message} The model was not saved.",
+            OutOfMemoryException => $"out of memory for a model of {s.Layers} layer(s) of {s.Hidden} units; try a smaller --hidden.",
+            _ => null,
+        });
 
     private static int Train(Settings s, CancellationToken cancellationToken)
     {
@@ -134,6 +95,7 @@ internal static class DemoCommand
             Console.Error.WriteLine($"gated demo: --hidden {s.Hidden} with --layers {s.Layers} is refused: {ex.Message.Split(" (Parameter", 2)[0]} (see 'gated demo --help')");
             return ExitCodes.Usage;
         }
+        AtomicFile.CheckWritable(s.OutPath); // before training, not after it
         var dataset = CommonOptions.LoadData(s.DataPath, cancellationToken);
         string dataSource = dataset.SourceName ?? s.DataPath;
         var optimizer = new Adam<float>(model.ParameterBlocks, s.LearningRate);

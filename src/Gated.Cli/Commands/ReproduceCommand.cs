@@ -34,13 +34,13 @@ internal static class ReproduceCommand
             foreach (var t in r.Tokens) if (ParseCell(t.Value) is null) r.AddError($"--cells: unknown cell '{t.Value}'; known: tanh, gru, lstm.");
         });
         var trials = new Option<int>("--trials") { Description = "Learning rates tried per data set and cell; the best on validation is kept.", DefaultValueFactory = _ => 1 };
-        trials.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 1000) r.AddError("--trials must be in 1..1000."); });
+        trials.Validators.Add(r => { if (CommonOptions.TryGetValue(r, out int t) && t is < 1 or > 1000) r.AddError($"--trials must be in 1..1000, got {t}."); });
         var quick = new Option<bool>("--quick") { Description = "A few minutes in all (JSB and the GRU unless --datasets/--cells say otherwise); writes chung2014-quick.*." };
         var paper = new Option<bool>("--paper-protocol") { Description = "The paper's protocol: RMSProp, weight noise 0.075, learning rates drawn from [e^-12, e^-6]." };
         var seconds = new Option<double?>("--seconds-per-run") { Description = "Wall-clock budget of each training run (default 240, quick 30)." };
-        seconds.Validators.Add(r => { if (r.GetValueOrDefault<double?>() is double s && !(s > 0)) r.AddError("--seconds-per-run must be > 0."); });
+        seconds.Validators.Add(r => { if (CommonOptions.TryGetValue(r, out double? v) && v is double s && !(s > 0 && double.IsFinite(s))) r.AddError($"--seconds-per-run must be a positive number, got {CommonOptions.Invariant(s)}."); });
         var epochs = new Option<int?>("--epochs-per-run") { Description = "Epoch budget of each training run (default 200, quick 40)." };
-        epochs.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is int e && e < 1) r.AddError("--epochs-per-run must be ≥ 1."); });
+        epochs.Validators.Add(r => { if (CommonOptions.TryGetValue(r, out int? v) && v is int e && e < 1) r.AddError($"--epochs-per-run must be a positive integer, got {e}."); });
         var seed = new Option<int>("--seed") { Description = "Seed of every run.", DefaultValueFactory = _ => 1 };
         var output = new Option<string>("--out", "-o") { Description = "Results folder.", DefaultValueFactory = _ => "results", HelpName = "DIR" };
         var resume = new Option<bool>("--resume") { Description = "Continue runs from their checkpoints in DIR/runs." };

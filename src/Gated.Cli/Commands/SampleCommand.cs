@@ -91,7 +91,7 @@ internal static class SampleCommand
             var dataset = CommonOptions.LoadData(s.PrimerData, cancellationToken);
             primerSource = dataset.SourceName ?? s.PrimerData;
             if (s.PrimerIndex >= dataset.Test.Count)
-                return CommonOptions.Fail(Name, $"--primer-index {s.PrimerIndex} is out of range: {primerSource} has {dataset.Test.Count} test sequences (0..{dataset.Test.Count - 1}).");
+                return CommonOptions.Fail(Name, $"--primer-index {s.PrimerIndex} is out of range: {primerSource} has {dataset.Test.Count} test sequences (0..{dataset.Test.Count - 1}).", ExitCodes.Usage);
             var source = dataset.Test[s.PrimerIndex];
             int length = Math.Min(s.PrimerSteps, source.Length);
             if (length < s.PrimerSteps && !s.Json)

@@ -151,13 +151,22 @@ internal static class TrainCommand
         {
             TrainingDivergedException diverged => $"{diverged.Message} {CheckpointNote(checkpointPath, checkpointEpoch)}",
             OperationCanceledException => $"cancelled. {CheckpointNote(checkpointPath, checkpointEpoch)}",
+            // A full disk or a folder that cannot be written: say what is safe on disk and how to go on.
+            IOException or UnauthorizedAccessException when ex is not FileNotFoundException and not DirectoryNotFoundException
+                => $"{ex.Message} {CheckpointNote(checkpointPath, checkpointEpoch)}{BestNote(s.RunDirectory)}",
             _ => null,
         });
     }
 
     private static string CheckpointNote(string checkpointPath, int? epoch) => epoch is int e
         ? $"The last checkpoint, {checkpointPath} (after epoch {e}), is intact; run the same command with --resume to continue from it."
-        : "No checkpoint had been written yet (the first epoch did not finish).";
+        : "No checkpoint has been written yet.";
+
+    private static string BestNote(string runDirectory)
+    {
+        string best = Path.Combine(runDirectory, MusicTrainer.BestFileName);
+        return File.Exists(best) ? $" The best model so far is {best}." : "";
+    }
 
     private static int Train(Settings s, string checkpointPath, Action<int> checkpointWritten, CancellationToken cancellationToken)
     {
@@ -195,6 +204,8 @@ internal static class TrainCommand
         if (s.Model.Dropout > 0 && s.Model.NumLayers == 1)
             Console.Error.WriteLine($"gated {Name}: warning: --dropout acts between stacked layers; with --layers 1 it has no effect.");
 
+        // The model is saved after hours of training: find out now if it cannot be (the trainer checks the run folder itself).
+        AtomicFile.CheckWritable(s.OutPath);
         var dataset = CommonOptions.LoadData(s.Data, cancellationToken);
         string dataSource = dataset.SourceName ?? s.Data;
         var t = s.Training;

@@ -99,7 +99,7 @@ public sealed class PianoRollDataset
                 // Inside an object the reader only yields property names here.
                 int index = -1;
                 for (int i = 0; i < SplitNames.Length && index < 0; i++)
-                    if (reader.ValueTextEquals(SplitNames[i])) index = i;
+                    if (KeyEquals(ref reader, sourceName, SplitNames[i])) index = i;
                 if (index < 0)
                     throw Error(sourceName, ref reader, $"unknown key \"{ValueText(ref reader)}\"; a dataset has exactly the keys \"train\", \"valid\" and \"test\".");
                 if (splits[index] is not null)
@@ -157,6 +157,19 @@ public sealed class PianoRollDataset
         if (sequences.Count == 0)
             throw Error(source, ref reader, $"the split \"{split}\" has no sequences.");
         return sequences;
+    }
+
+    /// <summary>Whether the current key is <paramref name="name"/>; a key with a lone surrogate escape (<c>\ud800</c>), which the reader accepts but cannot unescape, is an error.</summary>
+    private static bool KeyEquals(ref Utf8JsonReader reader, string? source, string name)
+    {
+        try
+        {
+            return reader.ValueTextEquals(name);
+        }
+        catch (InvalidOperationException)
+        {
+            throw Error(source, ref reader, $"the key \"{ValueText(ref reader)}\" is not valid text (it escapes half of a UTF-16 surrogate pair).");
+        }
     }
 
     /// <summary>Reads the next token; running out of input inside the dataset object is an error.</summary>

@@ -28,7 +28,7 @@ public static class AtomicFile
     /// <exception cref="ArgumentException"><paramref name="path"/> is empty or names a directory.</exception>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="DirectoryNotFoundException">The directory of <paramref name="path"/> does not exist.</exception>
-    /// <exception cref="IOException">Creating, flushing or renaming the file fails; the message names <paramref name="path"/>.</exception>
+    /// <exception cref="IOException">Creating, writing, flushing or renaming the file fails (a full disk, a read-only file system); the message names <paramref name="path"/> and says "the disk is full" or "the file system is read-only" when that is the cause.</exception>
     /// <exception cref="UnauthorizedAccessException">The directory or file may not be written; the message names <paramref name="path"/>.</exception>
     public static void Write(string path, Action<Stream> write)
     {
@@ -43,44 +43,30 @@ public static class AtomicFile
         if (!Directory.Exists(directory))
             throw new DirectoryNotFoundException($"Cannot write '{path}': the directory '{directory}' does not exist.");
 
-        string tempPath = Path.Combine(directory, $".{(name.Length > 100 ? name[..100] : name)}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}.tmp");
-
-        FileStream file;
+        string tempPath = TempPath(directory, name);
+        FileStream file = CreateTemp(path, directory, tempPath, bufferSize: 1 << 16);
         try
         {
-            file = new FileStream(tempPath, new FileStreamOptions
+            CopyPermissions(fullPath, file);
+            try
             {
-                Mode = FileMode.CreateNew,
-                Access = FileAccess.Write,
-                Share = FileShare.None,
-                BufferSize = 1 << 16,
-            });
-        }
-        catch (UnauthorizedAccessException ex)
-        {
-            throw new UnauthorizedAccessException($"Cannot write '{path}': creating a temporary file in '{directory}' is not permitted.", ex);
-        }
-        catch (IOException ex)
-        {
-            throw new IOException($"Cannot write '{path}': creating the temporary file '{tempPath}' failed: {ex.Message}", ex);
-        }
-
-        try
-        {
-            using (file)
-            {
-                CopyPermissions(fullPath, file);
                 using (var guarded = new NonClosingStream(file))
                     write(guarded);
-                try
-                {
-                    file.Flush(flushToDisk: true);
-                }
-                catch (IOException ex)
-                {
-                    throw new IOException($"Cannot write '{path}': flushing the data to disk failed: {ex.Message}", ex);
-                }
             }
+            catch (IOException ex) when (ex.GetType() == typeof(IOException))
+            {
+                // The file system's own failures (a full disk, an I/O error) name the temporary file; name the destination.
+                throw new IOException($"Cannot write '{path}': {Describe(ex)}", ex);
+            }
+            try
+            {
+                file.Flush(flushToDisk: true);
+            }
+            catch (IOException ex)
+            {
+                throw new IOException($"Cannot write '{path}': flushing the data to disk failed: {Describe(ex)}", ex);
+            }
+            file.Dispose();
 
             try
             {
@@ -92,14 +78,98 @@ public static class AtomicFile
             }
             catch (IOException ex)
             {
-                throw new IOException($"Cannot write '{path}': replacing it with the new content failed: {ex.Message}", ex);
+                throw new IOException($"Cannot write '{path}': replacing it with the new content failed: {Describe(ex)}", ex);
             }
         }
         catch
         {
+            // Closing flushes what is still buffered; on a full disk that fails again and must not hide the first error.
+            try { file.Dispose(); }
+            catch (IOException) { }
             TryDelete(tempPath);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Checks, before long work whose result goes to <paramref name="path"/>, that <see cref="Write"/> could
+    /// write it: its directory exists, and a temporary file can be created there, written (one byte, flushed
+    /// to disk) and deleted. It cannot promise that the disk will not fill up by the time of the real write.
+    /// </summary>
+    /// <param name="path">The file that will be written.</param>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is empty or names a directory.</exception>
+    /// <exception cref="DirectoryNotFoundException">The directory of <paramref name="path"/> does not exist.</exception>
+    /// <exception cref="IOException">The directory is on a read-only or full file system, or another I/O error; the message names <paramref name="path"/>.</exception>
+    /// <exception cref="UnauthorizedAccessException">The directory may not be written; the message names <paramref name="path"/>.</exception>
+    public static void CheckWritable(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string fullPath = Path.GetFullPath(path);
+        string name = Path.GetFileName(fullPath);
+        if (name.Length == 0 || Directory.Exists(fullPath))
+            throw new ArgumentException($"'{path}' names a directory, not a file.", nameof(path));
+        string directory = Path.GetDirectoryName(fullPath) ?? throw new ArgumentException($"'{path}' has no directory.", nameof(path));
+        if (!Directory.Exists(directory))
+            throw new DirectoryNotFoundException($"Cannot write '{path}': the directory '{directory}' does not exist.");
+        string tempPath = TempPath(directory, name);
+        try
+        {
+            using FileStream file = CreateTemp(path, directory, tempPath, bufferSize: 0);
+            try
+            {
+                file.WriteByte(0);
+                file.Flush(flushToDisk: true);
+            }
+            catch (IOException ex)
+            {
+                throw new IOException($"Cannot write '{path}': {Describe(ex)}", ex);
+            }
+        }
+        finally
+        {
+            TryDelete(tempPath);
+        }
+    }
+
+    /// <summary><c>.{name}.{random}.tmp</c> in the destination's directory, hidden on Unix.</summary>
+    private static string TempPath(string directory, string name) =>
+        Path.Combine(directory, $".{(name.Length > 100 ? name[..100] : name)}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}.tmp");
+
+    private static FileStream CreateTemp(string path, string directory, string tempPath, int bufferSize)
+    {
+        try
+        {
+            return new FileStream(tempPath, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                Share = FileShare.None,
+                BufferSize = bufferSize,
+            });
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new UnauthorizedAccessException($"Cannot write '{path}': creating a file in '{directory}' is not permitted.", ex);
+        }
+        catch (IOException ex)
+        {
+            throw new IOException($"Cannot write '{path}': creating a file in '{directory}' failed: {Describe(ex)}", ex);
+        }
+    }
+
+    /// <summary>An I/O error in words: "the disk is full" for ENOSPC, "the file system is read-only" for EROFS, else the system's message without the temporary file's name.</summary>
+    private static string Describe(IOException ex)
+    {
+        const int ENOSPC = 28, EROFS = 30, ERROR_HANDLE_DISK_FULL = unchecked((int)0x80070027), ERROR_DISK_FULL = unchecked((int)0x80070070);
+        string message = ex.Message;
+        int cut = message.IndexOf(" : '", StringComparison.Ordinal); // .NET on Unix appends " : 'path'"
+        if (cut > 0) message = message[..cut];
+        return ex.HResult switch
+        {
+            ENOSPC or ERROR_HANDLE_DISK_FULL or ERROR_DISK_FULL => $"the disk is full ({message}).",
+            EROFS => $"the file system is read-only ({message}).",
+            _ => message.TrimEnd('.') + ".",
+        };
     }
 
     private static void CopyPermissions(string existing, FileStream target)

@@ -115,7 +115,8 @@ public sealed class MusicModel
     /// <param name="cancellationToken">Checked between batches.</param>
     /// <returns>The training NLL over the epoch, each batch measured before its own update (a running figure, not an evaluation of the final weights).</returns>
     /// <exception cref="ArgumentException">The optimiser does not cover the model, or an argument is out of range.</exception>
-    /// <exception cref="TrainingDivergedException">The loss or the gradient norm is not finite; the weights are those before the failing update.</exception>
+    /// <exception cref="TrainingDivergedException">The loss or the gradient norm is not finite (the weights are those before the failing update),
+    /// or the update made a weight not finite (the weights are left as it made them).</exception>
     /// <exception cref="OperationCanceledException">Cancelled.</exception>
     public NllSummary TrainEpoch(IReadOnlyList<PianoRoll> sequences, Optimizer<float> optimizer, int epoch, TrainingStep step,
         IProgress<MusicProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -168,6 +169,8 @@ public sealed class MusicModel
                 if (!double.IsFinite(norm))
                     throw new TrainingDivergedException(epoch, batch + 1, $"the gradient norm is {norm}");
                 optimizer.Step();
+                if (!AllWeightsFinite())
+                    throw new TrainingDivergedException(epoch, batch + 1, "the update made a weight NaN or infinite");
                 batchLoss += loss * predicted;
                 batchSteps += predicted;
             });
@@ -177,6 +180,19 @@ public sealed class MusicModel
                 batchLoss / Math.Max(1, batchSteps), total / Math.Max(1, steps), norm));
         }
         return new NllSummary(total, steps, usable.Length, skipped);
+    }
+
+    /// <summary>Whether every weight is finite: one pass over the parameters, cheap beside a batch's forward and backward passes.</summary>
+    private bool AllWeightsFinite()
+    {
+        foreach (var block in blocks)
+        {
+            // A sum is NaN or infinite when any term is (and |w| ≤ 3.4e38 cannot overflow a double sum).
+            double sum = 0;
+            foreach (float v in block.Values) sum += v;
+            if (!double.IsFinite(sum)) return false;
+        }
+        return true;
     }
 
     /// <summary>The NLL of the model on <paramref name="sequences"/>, without training (dropout off).</summary>

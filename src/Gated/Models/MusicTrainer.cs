@@ -31,6 +31,12 @@ public sealed class MusicTrainer
     /// <summary>The best model's file name in the run folder.</summary>
     public const string BestFileName = "best.safetensors";
 
+    /// <summary>With <see cref="DivergencePolicy.RollBackAndHalveLearningRate"/>, how many times in a row one epoch is rolled back before the run stops.</summary>
+    public const int MaxRollBacks = 3;
+
+    /// <summary>With <see cref="DivergencePolicy.RollBackAndHalveLearningRate"/>, the factor applied to the learning rate at each roll-back.</summary>
+    public const double RollBackLearningRateFactor = 0.5;
+
     private const string StateTensorPrefix = "optimizer.state.";
 
     /// <summary>Creates a trainer for a model shape and a training protocol.</summary>
@@ -59,8 +65,12 @@ public sealed class MusicTrainer
     /// <param name="resume">Continue from <c>checkpoint.safetensors</c> in <paramref name="runDirectory"/> when it exists.</param>
     /// <param name="progress">Receives batch and epoch reports; may be null.</param>
     /// <param name="cancellationToken">Checked between batches; the last checkpoint stays valid.</param>
-    /// <exception cref="TrainingDivergedException">The loss became NaN or infinite and the policy is <see cref="DivergencePolicy.Stop"/> (or three roll-backs failed).</exception>
+    /// <exception cref="TrainingDivergedException">The loss, the gradient or a weight became NaN or infinite and the policy is <see cref="DivergencePolicy.Stop"/>
+    /// (or <see cref="MaxRollBacks"/> roll-backs of one epoch did not help); nothing of the failed epoch is written.</exception>
     /// <exception cref="GatedFormatException">The checkpoint to resume from is unreadable or belongs to another configuration.</exception>
+    /// <exception cref="IOException">The run folder cannot be created or written (checked before the first epoch), or writing a checkpoint fails
+    /// (e.g. the disk is full); the message names the file, and the files already in the folder are left as they were.</exception>
+    /// <exception cref="UnauthorizedAccessException">The run folder may not be created or written; checked before the first epoch.</exception>
     public TrainingResult Run(PianoRollDataset data, string? runDirectory = null, bool resume = false,
         IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -75,10 +85,15 @@ public sealed class MusicTrainer
 
         string? checkpointPath = runDirectory is null ? null : Path.Combine(runDirectory, CheckpointFileName);
         string? bestPath = runDirectory is null ? null : Path.Combine(runDirectory, BestFileName);
-        if (runDirectory is not null) Directory.CreateDirectory(runDirectory);
+        if (runDirectory is not null && checkpointPath is not null)
+        {
+            // Fail now, not after the first epoch, when the folder cannot be made or written.
+            CreateRunDirectory(runDirectory);
+            AtomicFile.CheckWritable(checkpointPath);
+        }
         if (resume && checkpointPath is not null && File.Exists(checkpointPath))
         {
-            Restore(checkpointPath, model, optimizer, history, state);
+            Restore(SafetensorsFile.Read(checkpointPath), checkpointPath, model, optimizer, history, state);
             if (bestPath is not null && File.Exists(bestPath)) best.CopyParametersFrom(MusicModel.Load(bestPath));
             else best.CopyParametersFrom(model);
             progress?.Report(new TrainingProgress(state.Epoch, null, null, $"resumed after epoch {state.Epoch} from {checkpointPath}"));
@@ -105,12 +120,17 @@ public sealed class MusicTrainer
                 if (epochStart is not null) TakeSnapshot(model, optimizer, epochStart);
                 train = model.TrainEpoch(data.Train, optimizer, epoch, step, batchProgress, cancellationToken);
             }
-            catch (TrainingDivergedException) when (epochStart is not null && rollBacks < 3)
+            catch (TrainingDivergedException diverged) when (epochStart is not null)
             {
-                rollBacks++;
+                // Back to the start of the epoch: the state of the last checkpoint (it is written after every epoch).
                 RestoreSnapshot(model, optimizer, epochStart);
-                state.LearningRate *= 0.5;
-                progress?.Report(new TrainingProgress(epoch, null, null, $"diverged in epoch {epoch}; rolled back and lowered the learning rate to {state.LearningRate:G3}"));
+                if (rollBacks == MaxRollBacks)
+                    throw new TrainingDivergedException(diverged.Epoch, diverged.Batch,
+                        $"{diverged.Reason}, after {MaxRollBacks} roll-backs of this epoch that lowered the learning rate to {R(state.LearningRate)}; giving up");
+                rollBacks++;
+                state.LearningRate *= RollBackLearningRateFactor;
+                progress?.Report(new TrainingProgress(epoch, null, null,
+                    $"epoch {epoch}, batch {diverged.Batch}: {diverged.Reason}; rolled back to the start of the epoch and lowered the learning rate ×{RollBackLearningRateFactor} to {state.LearningRate:G3} (roll-back {rollBacks} of {MaxRollBacks})"));
                 continue;
             }
             rollBacks = 0;
@@ -145,6 +165,22 @@ public sealed class MusicTrainer
         }
         if (state.Epoch >= o.MaxEpochs && stop == StopReason.MaxEpochs && state.SinceBest >= o.Patience) stop = StopReason.EarlyStopping;
         return new TrainingResult(best, state.BestEpoch, state.BestValid, history, stop);
+    }
+
+    private static void CreateRunDirectory(string runDirectory)
+    {
+        try
+        {
+            Directory.CreateDirectory(runDirectory);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new UnauthorizedAccessException($"Cannot create the run folder '{runDirectory}': permission denied.", ex);
+        }
+        catch (IOException ex) when (ex.GetType() == typeof(IOException))
+        {
+            throw new IOException($"Cannot create the run folder '{runDirectory}': {ex.Message}", ex);
+        }
     }
 
     /// <summary>The optimiser this trainer builds for a model.</summary>
@@ -186,6 +222,44 @@ public sealed class MusicTrainer
 
     private static string R(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
+    /// <summary>" (hidden_size: 4 in the checkpoint, 5 now)" for up to three options that differ; "" when the saved text cannot be read.</summary>
+    private static string DescribeDifference(string saved, string current)
+    {
+        var before = ConfigurationPairs(saved);
+        var now = ConfigurationPairs(current);
+        if (before is null || now is null) return "";
+        var differences = now
+            .Where(kv => !before.TryGetValue(kv.Key, out var old) || old != kv.Value)
+            .Select(kv => $"{kv.Key}: {(before.TryGetValue(kv.Key, out var old) ? Shorten(old) : "missing")} in the checkpoint, {Shorten(kv.Value)} now")
+            .Take(3).ToList();
+        return differences.Count == 0 ? "" : $" ({string.Join("; ", differences)})";
+
+        static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
+    }
+
+    /// <summary>The key–value pairs of <see cref="Configuration"/>'s text (model pairs, then a JSON object), or null when it is not in that form.</summary>
+    private static Dictionary<string, string>? ConfigurationPairs(string text)
+    {
+        int json = text.IndexOf(";{", StringComparison.Ordinal);
+        if (json < 0) return null;
+        var pairs = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string pair in text[..json].Split(';'))
+        {
+            int eq = pair.IndexOf('=');
+            if (eq > 0) pairs[pair[..eq]] = pair[(eq + 1)..];
+        }
+        try
+        {
+            foreach (var (key, value) in JsonSerializer.Deserialize<Dictionary<string, string>>(text[(json + 1)..]) ?? [])
+                pairs[key] = value;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+        return pairs;
+    }
+
     private List<KeyValuePair<string, string>> TrainingMetadata(RunState state, List<EpochRecord> history) =>
     [
         new("training.configuration", Configuration()),
@@ -214,14 +288,27 @@ public sealed class MusicTrainer
         new SafetensorsFile(tensors, file.Metadata).Write(path);
     }
 
-    private void Restore(string path, MusicModel model, Optimizer<float> optimizer, List<EpochRecord> history, RunState state)
+    /// <summary>
+    /// Reads a checkpoint's bytes into a fresh model and optimiser of this trainer's configuration, exactly as a
+    /// resume does, and returns the epoch it was written after (for the tests and the fuzz harness).
+    /// </summary>
+    /// <exception cref="GatedFormatException">The bytes are not a checkpoint of this configuration.</exception>
+    internal int ReadCheckpoint(ReadOnlySpan<byte> bytes, string? source)
     {
-        var file = SafetensorsFile.Read(path);
+        var model = new MusicModel(ModelOptions, Options.Seed);
+        var state = new RunState();
+        Restore(SafetensorsFile.Read(bytes, source), source, model, CreateOptimizer(model), [], state);
+        return state.Epoch;
+    }
+
+    private void Restore(SafetensorsFile file, string? path, MusicModel model, Optimizer<float> optimizer, List<EpochRecord> history, RunState state)
+    {
         string Meta(string key) => file.Metadata.TryGetValue(key, out var v) ? v : throw new GatedFormatException(path, $"checkpoint metadata '{key}' is missing.");
         double Double(string key) => double.TryParse(Meta(key), NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : throw new GatedFormatException(path, $"checkpoint metadata '{key}' is not a number.");
         int Int(string key) => int.TryParse(Meta(key), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v >= 0 ? v : throw new GatedFormatException(path, $"checkpoint metadata '{key}' is not a count.");
-        if (Meta("training.configuration") != Configuration())
-            throw new GatedFormatException(path, "the checkpoint was made with other model or training options; resume with the same options, or use a new run folder.");
+        string saved = Meta("training.configuration"), current = Configuration();
+        if (saved != current)
+            throw new GatedFormatException(path, $"the checkpoint was made with other model or training options{DescribeDifference(saved, current)}; resume with the same options, or use a new run folder.");
         model.CopyParametersFrom(MusicModel.FromSafetensors(file));
         int stateCount = Int("checkpoint.optimizer_state_count");
         var arrays = new List<float[]>();

@@ -18,7 +18,8 @@ public enum DivergencePolicy
 {
     /// <summary>Stop with <see cref="TrainingDivergedException"/>; the last checkpoint stays as it was.</summary>
     Stop,
-    /// <summary>Go back to the start of the epoch, halve the learning rate and try again (at most three times in a row).</summary>
+    /// <summary>Go back to the start of the epoch (the state of the last checkpoint), halve the learning rate and try again,
+    /// at most <see cref="MusicTrainer.MaxRollBacks"/> times in a row for one epoch.</summary>
     RollBackAndHalveLearningRate,
 }
 

@@ -9,7 +9,11 @@ public sealed class TrainingDivergedException : Exception
     {
         Epoch = epoch;
         Batch = batch;
+        Reason = what;
     }
+
+    /// <summary>What was not finite, e.g. "the loss is NaN".</summary>
+    public string Reason { get; }
 
     /// <summary>The 1-based epoch in which it happened.</summary>
     public int Epoch { get; }

@@ -124,4 +124,35 @@ public sealed class AtomicFileTests : IDisposable
         AtomicFile.Write(path, s => s.WriteByte(2));
         Assert.Equal(mode, File.GetUnixFileMode(path));
     }
+
+    [Fact]
+    public void Write_DiskFullInTheWriter_NamesTheDestinationAndKeepsTheOldFile()
+    {
+        // What FileStream throws on ENOSPC (errno 28), naming the temporary file: reworded to name the destination.
+        string path = Path.Combine(_dir, "model.bin");
+        File.WriteAllBytes(path, [1, 2, 3]);
+        var ex = Assert.Throws<IOException>(() => AtomicFile.Write(path, s =>
+        {
+            s.Write(new byte[10]);
+            throw new IOException($"No space left on device : '{_dir}/.model.bin.0123456789abcdef.tmp'", 28);
+        }));
+        Assert.Equal($"Cannot write '{path}': the disk is full (No space left on device).", ex.Message);
+        Assert.Equal([1, 2, 3], File.ReadAllBytes(path));
+        Assert.Equal(["model.bin"], Entries());
+    }
+
+    [Fact]
+    public void CheckWritable_LeavesNothingAndRefusesWhatWriteWouldRefuse()
+    {
+        string path = Path.Combine(_dir, "model.bin");
+        AtomicFile.CheckWritable(path);
+        Assert.Empty(Entries());
+        File.WriteAllBytes(path, [7]);
+        AtomicFile.CheckWritable(path);
+        Assert.Equal([7], File.ReadAllBytes(path));
+        Assert.Equal(["model.bin"], Entries());
+
+        Assert.Contains("does not exist", Assert.Throws<DirectoryNotFoundException>(() => AtomicFile.CheckWritable(Path.Combine(_dir, "no", "m.bin"))).Message);
+        Assert.Contains("names a directory", Assert.Throws<ArgumentException>(() => AtomicFile.CheckWritable(_dir)).Message);
+    }
 }

@@ -27,7 +27,8 @@ namespace Gated.IO.Mat;
 /// <para>
 /// Every malformed input gives a <see cref="GatedFormatException"/> and no other exception type:
 /// each length and count is checked against the bytes that remain before anything is allocated,
-/// dimension products are checked for overflow, and decompression is bounded: all
+/// dimension products are checked for overflow, and decompression is bounded: an element may not
+/// declare more decompressed bytes than its compressed bytes can hold (zlib expands at most 1032:1), all
 /// <c>miCOMPRESSED</c> elements of a file together may decompress to at most
 /// <see cref="MaxExpansionRatio"/> times the file size (but always at least
 /// <see cref="MinDecompressedBudget"/>) and never more than <see cref="MaxDecompressedBytes"/>.
@@ -247,6 +248,10 @@ public sealed class MatFile
                     throw Fail(Subject(), region, 0, $"a compressed element must hold an miMATRIX element, but holds an element of type {(type >> 16 != 0 ? type & 0xFFFF : type)}.");
                 name = PeekName(prefix.AsSpan(8, Math.Min(got - 8, (int)Math.Min(size, int.MaxValue))));
                 long total = 8L + size;
+                // Deflate codes a 258-byte match in no less than 2 bits, so no zlib stream expands more than 1032:1:
+                // a larger declared size is corrupt, and must not be allocated before the data proves it.
+                if (total > MaxDeflateExpansion * (long)e.Length)
+                    throw Fail(Subject(), region, 4, $"the compressed element declares {total} bytes of decompressed data, more than its {e.Length} compressed bytes can hold (zlib expands at most {MaxDeflateExpansion}:1); the file is corrupt.");
                 if (total > _budget)
                     throw Fail(Subject(), region, 4, $"the compressed element declares {total} bytes of decompressed data, more than the {_budget} bytes left of this file's decompression budget (at most {MaxExpansionRatio} times the file size, at least {MinDecompressedBudget}, at most {MaxDecompressedBytes}); the file is corrupt or a decompression bomb.");
                 if (got > total)
@@ -295,6 +300,9 @@ public sealed class MatFile
             string? name = PeekName(file.AsSpan(at + 8, Math.Min(left - 8, PrefixLength)));
             return name is null ? $"the top-level element starting at byte {at}" : $"variable '{name}'";
         }
+
+        /// <summary>The most bytes one byte of a zlib stream can decompress to (a 258-byte match coded in 2 bits).</summary>
+        private const long MaxDeflateExpansion = 1032;
 
         /// <summary>How much of a compressed element is decompressed before its size is checked: enough for the array name.</summary>
         private const int PrefixLength = 512;
