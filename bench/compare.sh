@@ -254,13 +254,16 @@ for k in order:
     row += [num(get(t, n, "gflops"), 2) for n in threads]
     rows.append(row)
 table(head, rows)
-w(f"Each percentage divides Gated's rate at N threads by the n = {gemm_size or 'n/a'} GEMM peak measured at the same N "
-  "(OpenBLAS sgemm through numpy; Gated's own Gemm.Multiply, the best of its three shapes). "
-  "The recurrent products of the small workloads are far smaller than that n, so a layer can run faster or slower than either peak suggests.")
+if gemm_size:
+    w(f"Each percentage divides Gated's rate at N threads by the n = {gemm_size} GEMM peak measured at the same N "
+      "(OpenBLAS sgemm through numpy; Gated's own Gemm.Multiply, the best of its three shapes). "
+      "The recurrent products of the small workloads are far smaller than that n, so a layer can run faster or slower than either peak suggests.")
+else:
+    w("No GEMM peak was measured in this run (GEMM_SIZE=0), so there are no percentages.")
 w("")
 
 # ---------------------------------------------------------------- GEMM peaks
-w(f"## GEMM peaks (float32, n × n, n = {gemm_size or 'n/a'})")
+w(f"## GEMM peaks (float32, n × n, n = {gemm_size})" if gemm_size else "## GEMM peaks (float32, n × n)")
 w("")
 if gemm_size:
     head = ["kernel"] + [f"{n} thr GFLOP/s" for n in threads]
