@@ -20,6 +20,9 @@ namespace Gated.Benchmarks;
 /// iteration, which shrugs off a garbage collection or a neighbour's burst in one block.</para>
 /// <para>A streaming step is too short to time alone reliably in blocks of one, yet its latency is the
 /// point: each step is timed on its own and the median of all of them is reported.</para>
+/// <para>Threads: <see cref="Threads"/>, when set, is the <see cref="ComputeThreads.Count"/> that
+/// <see cref="WorkloadRunner.Run"/> and <see cref="WorkloadRunner.MeasureGemm"/> compute with (they set it for the
+/// measurement and restore it after). Results are identical bit for bit whatever the count; only the speed changes.</para>
 /// </remarks>
 public sealed record BenchmarkSettings
 {
@@ -38,6 +41,12 @@ public sealed record BenchmarkSettings
     /// <summary>The seed of the weights, inputs and targets (default 1).</summary>
     public int Seed { get; init; } = 1;
 
+    /// <summary>
+    /// The threads Gated's matrix products are split over while measuring (<see cref="ComputeThreads.Count"/>, 1–64);
+    /// null (the default) measures at whatever <see cref="ComputeThreads.Count"/> is when the measurement starts.
+    /// </summary>
+    public int? Threads { get; init; }
+
     /// <summary>Checks the values.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
     public void Validate()
@@ -46,7 +55,14 @@ public sealed record BenchmarkSettings
         ArgumentOutOfRangeException.ThrowIfLessThan(MinRepetitions, 1, nameof(MinRepetitions));
         ArgumentOutOfRangeException.ThrowIfLessThan(Blocks, 1, nameof(Blocks));
         if (WarmupSeconds is double w && !(double.IsFinite(w) && w >= 0)) throw new ArgumentOutOfRangeException(nameof(WarmupSeconds), w, "WarmupSeconds must be finite and ≥ 0.");
+        if (Threads is int t && t is < 1 or > MaxThreads) throw new ArgumentOutOfRangeException(nameof(Threads), t, $"Threads must be 1 to {MaxThreads}.");
     }
+
+    /// <summary>The largest <see cref="Threads"/> (the largest <see cref="ComputeThreads.Count"/>).</summary>
+    public const int MaxThreads = 64;
+
+    /// <summary>The thread count a measurement with these settings runs at: <see cref="Threads"/>, or the current <see cref="ComputeThreads.Count"/>.</summary>
+    public int EffectiveThreads => Threads ?? ComputeThreads.Count;
 
     /// <summary>
     /// The warm-up time: <see cref="WarmupSeconds"/> when given, else a fifth of <see cref="MinSeconds"/> but at
@@ -72,7 +88,8 @@ public sealed record Timing(double SecondsPerIteration, double MinSecondsPerIter
 /// <param name="Cell">The cell.</param>
 /// <param name="Phase">What was timed.</param>
 /// <param name="Timing">The timing.</param>
-public sealed record BenchmarkResult(Workload Workload, CellKind Cell, BenchmarkPhase Phase, Timing Timing)
+/// <param name="Threads">The <see cref="ComputeThreads.Count"/> it was measured at.</param>
+public sealed record BenchmarkResult(Workload Workload, CellKind Cell, BenchmarkPhase Phase, Timing Timing, int Threads)
 {
     /// <summary>Time steps per second: B·T per iteration divided by the median seconds per iteration.</summary>
     public double StepsPerSecond => Workload.TimeStepsPerIteration / Timing.SecondsPerIteration;
@@ -91,7 +108,8 @@ public sealed record BenchmarkResult(Workload Workload, CellKind Cell, Benchmark
 /// <param name="Shape">"NN" (C = A·B), "NT" (C = A·Bᵀ) or "TN" (C = Aᵀ·B).</param>
 /// <param name="Size">n: A, B and C are n×n.</param>
 /// <param name="Timing">The timing of one product.</param>
-public sealed record GemmResult(string Shape, int Size, Timing Timing)
+/// <param name="Threads">The <see cref="ComputeThreads.Count"/> it was measured at.</param>
+public sealed record GemmResult(string Shape, int Size, Timing Timing, int Threads)
 {
     /// <summary>2·n³ operations divided by the median seconds per product, in GFLOP/s.</summary>
     public double Gflops => Workloads.GemmFlops(Size, Size, Size) / 1e9 / Timing.SecondsPerIteration;
@@ -104,19 +122,20 @@ public sealed record GemmResult(string Shape, int Size, Timing Timing)
 /// <param name="ProcessorCount">Logical processors visible to the process.</param>
 /// <param name="CpuModel">The processor's name from /proc/cpuinfo, or null where unknown.</param>
 /// <param name="VectorBits">The width of <see cref="Vector{T}"/> in bits (256 with AVX2).</param>
-/// <param name="Threads">The threads Gated computes on: always 1 today.</param>
+/// <param name="Threads">The threads Gated's matrix products are split over (<see cref="ComputeThreads.Count"/>) for the measurements.</param>
 public sealed record BenchmarkEnvironment(string Framework, string OperatingSystem, string Architecture, int ProcessorCount,
     string? CpuModel, int VectorBits, int Threads)
 {
     /// <summary>Describes the current process and machine.</summary>
-    public static BenchmarkEnvironment Current() => new(
+    /// <param name="threads">The thread count the measurements run at; null for the current <see cref="ComputeThreads.Count"/>.</param>
+    public static BenchmarkEnvironment Current(int? threads = null) => new(
         RuntimeInformation.FrameworkDescription,
         RuntimeInformation.OSDescription,
         RuntimeInformation.ProcessArchitecture.ToString(),
         Environment.ProcessorCount,
         ReadCpuModel(),
         Vector.IsHardwareAccelerated ? Vector<byte>.Count * 8 : 0,
-        WorkloadRunner.SupportedThreads);
+        threads ?? ComputeThreads.Count);
 
     private static string? ReadCpuModel()
     {
@@ -262,20 +281,18 @@ public sealed class BenchmarkCase
 
 /// <summary>
 /// Times the benchmark workloads (<see cref="Workloads"/>) and Gated's own matrix multiply, with the
-/// method of <see cref="BenchmarkSettings"/>. Gated computes on one thread; so does every measurement here.
+/// method of <see cref="BenchmarkSettings"/>, at the thread count of <see cref="BenchmarkSettings.Threads"/>
+/// (<see cref="ComputeThreads.Count"/>, set for each measurement and restored after it).
 /// </summary>
 public static class WorkloadRunner
 {
-    /// <summary>The number of threads Gated computes on: it is single-threaded.</summary>
-    public const int SupportedThreads = 1;
-
     /// <summary>The matrix size of the GEMM peak measurement.</summary>
     public const int DefaultGemmSize = 2048;
 
     /// <summary>The cells benchmarked by default.</summary>
     public static IReadOnlyList<CellKind> DefaultCells { get; } = [CellKind.Gru, CellKind.Lstm];
 
-    /// <summary>Builds a workload's model for one phase, warms it up and times it.</summary>
+    /// <summary>Builds a workload's model for one phase, warms it up and times it at <see cref="BenchmarkSettings.EffectiveThreads"/> threads.</summary>
     /// <param name="workload">The workload.</param>
     /// <param name="cell">The cell.</param>
     /// <param name="phase">The phase.</param>
@@ -287,13 +304,16 @@ public static class WorkloadRunner
         ArgumentNullException.ThrowIfNull(workload);
         settings ??= new BenchmarkSettings();
         settings.Validate();
-        var benchmark = new BenchmarkCase(workload, cell, phase, settings.Seed);
-        var timing = phase == BenchmarkPhase.StreamStep
-            ? MeasureEach(benchmark.Run, settings, cancellationToken)
-            : Measure(benchmark.Run, settings, cancellationToken);
-        if (phase == BenchmarkPhase.Training && !double.IsFinite(benchmark.LastLoss))
-            throw new InvalidOperationException($"{workload.Name} {cell}: the training loss became {benchmark.LastLoss}; the measurement is not valid.");
-        return new BenchmarkResult(workload, cell, phase, timing);
+        return AtThreads(settings.Threads, threads =>
+        {
+            var benchmark = new BenchmarkCase(workload, cell, phase, settings.Seed);
+            var timing = phase == BenchmarkPhase.StreamStep
+                ? MeasureEach(benchmark.Run, settings, cancellationToken)
+                : Measure(benchmark.Run, settings, cancellationToken);
+            if (phase == BenchmarkPhase.Training && !double.IsFinite(benchmark.LastLoss))
+                throw new InvalidOperationException($"{workload.Name} {cell}: the training loss became {benchmark.LastLoss}; the measurement is not valid.");
+            return new BenchmarkResult(workload, cell, phase, timing, threads);
+        });
     }
 
     /// <summary>Every (workload, cell, phase) combination of the given workloads and cells, in report order.</summary>
@@ -309,11 +329,11 @@ public static class WorkloadRunner
 
     /// <summary>
     /// Times Gated's <c>Gemm.Multiply</c> on n×n float matrices for the three shapes the layers use
-    /// (NN, NT, TN), single-threaded. The GEMM peak is the best of the three.
+    /// (NN, NT, TN), at <see cref="BenchmarkSettings.EffectiveThreads"/> threads. The GEMM peak is the best of the three.
     /// </summary>
     /// <param name="size">n (default 2048).</param>
     /// <param name="settings">The timing settings; null for the defaults. At most 3 repetitions and 3 blocks are asked
-    /// of each shape whatever the settings say (one product at n = 2048 takes seconds).</param>
+    /// of each shape whatever the settings say (one product at n = 2048 can take a second or more).</param>
     /// <param name="cancellationToken">Checked between products.</param>
     public static IReadOnlyList<GemmResult> MeasureGemm(int size = DefaultGemmSize, BenchmarkSettings? settings = null, CancellationToken cancellationToken = default)
     {
@@ -324,13 +344,36 @@ public static class WorkloadRunner
         settings = settings with { MinRepetitions = Math.Min(settings.MinRepetitions, 3), Blocks = Math.Min(settings.Blocks, 3) };
         var random = new Random(settings.Seed);
         float[] a = RandomMatrix(random, size), b = RandomMatrix(random, size), c = new float[size * size];
-        var results = new List<GemmResult>(3);
-        foreach (var (shape, transA, transB) in new[] { ("NN", false, false), ("NT", false, true), ("TN", true, false) })
+        return AtThreads(settings.Threads, threads =>
         {
-            var timing = Measure(() => Gemm.Multiply(transA, transB, size, size, size, a, size, b, size, c, size, accumulate: false), settings, cancellationToken);
-            results.Add(new GemmResult(shape, size, timing));
+            var results = new List<GemmResult>(3);
+            foreach (var (shape, transA, transB) in new[] { ("NN", false, false), ("NT", false, true), ("TN", true, false) })
+            {
+                var timing = Measure(() => Gemm.Multiply(transA, transB, size, size, size, a, size, b, size, c, size, accumulate: false), settings, cancellationToken);
+                results.Add(new GemmResult(shape, size, timing, threads));
+            }
+            return (IReadOnlyList<GemmResult>)results;
+        });
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> with <see cref="ComputeThreads.Count"/> set to <paramref name="threads"/> and
+    /// restores the previous count after it, however it ends; null runs it at the current count without touching it.
+    /// The body receives the count it runs at.
+    /// </summary>
+    internal static TResult AtThreads<TResult>(int? threads, Func<int, TResult> body)
+    {
+        if (threads is not int n) return body(ComputeThreads.Count);
+        int saved = ComputeThreads.Count;
+        ComputeThreads.Count = n;
+        try
+        {
+            return body(n);
         }
-        return results;
+        finally
+        {
+            ComputeThreads.Count = saved;
+        }
     }
 
     /// <summary>The best GFLOP/s of <see cref="MeasureGemm"/>'s results, or NaN when there are none.</summary>

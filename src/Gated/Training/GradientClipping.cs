@@ -12,16 +12,28 @@ public static class GradientClipping
     {
         ArgumentNullException.ThrowIfNull(blocks);
         double sum = 0;
-        foreach (var block in blocks)
+        if (blocks is IReadOnlyList<ParameterBlock<T>> list)
         {
-            ArgumentNullException.ThrowIfNull(block, nameof(blocks));
-            foreach (T g in block.Gradients)
-            {
-                double d = double.CreateTruncating(g);
-                sum += d * d;
-            }
+            // By index: a foreach over an interface allocates an enumerator, once per training step.
+            for (int i = 0; i < list.Count; i++) sum += SumOfSquares(list[i], nameof(blocks));
+        }
+        else
+        {
+            foreach (var block in blocks) sum += SumOfSquares(block, nameof(blocks));
         }
         return Math.Sqrt(sum);
+    }
+
+    private static double SumOfSquares<T>(ParameterBlock<T> block, string parameterName) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(block, parameterName);
+        double sum = 0;
+        foreach (T g in block.Gradients)
+        {
+            double d = double.CreateTruncating(g);
+            sum += d * d;
+        }
+        return sum;
     }
 
     /// <summary>
@@ -38,13 +50,14 @@ public static class GradientClipping
     {
         ArgumentNullException.ThrowIfNull(blocks);
         if (!(maxNorm > 0)) throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "The maximum norm must be > 0.");
-        var list = blocks as IReadOnlyCollection<ParameterBlock<T>> ?? blocks.ToArray();
+        // Indexed, not enumerated through the interface: no enumerator is allocated per call.
+        var list = blocks as IReadOnlyList<ParameterBlock<T>> ?? blocks.ToArray();
         double norm = GlobalNorm(list);
         if (double.IsFinite(norm) && norm > maxNorm)
         {
             T scale = T.CreateChecked(maxNorm / norm);
-            foreach (var block in list)
-                foreach (ref T g in block.Gradients.AsSpan()) g *= scale;
+            for (int i = 0; i < list.Count; i++)
+                foreach (ref T g in list[i].Gradients.AsSpan()) g *= scale;
         }
         return norm;
     }

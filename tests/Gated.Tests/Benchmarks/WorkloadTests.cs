@@ -164,11 +164,14 @@ public sealed class WorkloadTests
         using var json = JsonDocument.Parse(stdout);
         var root = json.RootElement;
         Assert.Equal("gated", root.GetProperty("tool").GetString());
-        Assert.Equal(2, root.GetProperty("threads_requested").GetInt32());
-        Assert.Equal(1, root.GetProperty("threads").GetInt32());
-        Assert.Contains("single-threaded", root.GetProperty("threads_note").GetString(), StringComparison.Ordinal);
-        Assert.Equal(3, root.GetProperty("gemm").GetProperty("results").GetArrayLength());
+        Assert.Equal(2, root.GetProperty("threads").GetInt32());
+        Assert.Contains("ComputeThreads.Count = 2", root.GetProperty("threads_note").GetString(), StringComparison.Ordinal);
+        var gemm = root.GetProperty("gemm");
+        Assert.Equal(2, gemm.GetProperty("threads").GetInt32());
+        Assert.Equal(3, gemm.GetProperty("results").GetArrayLength());
+        Assert.All(gemm.GetProperty("results").EnumerateArray(), g => Assert.Equal(2, g.GetProperty("threads").GetInt32()));
         var row = Assert.Single(root.GetProperty("results").EnumerateArray());
+        Assert.Equal(2, row.GetProperty("threads").GetInt32());
         Assert.Equal("stream-step", row.GetProperty("workload").GetString());
         Assert.Equal("stream-step", row.GetProperty("phase").GetString());
         Assert.True(row.GetProperty("latency_us").GetDouble() > 0);
