@@ -37,10 +37,14 @@ internal static class ReproduceCommand
         trials.Validators.Add(r => { if (CommonOptions.TryGetValue(r, out int t) && t is < 1 or > 1000) r.AddError($"--trials must be in 1..1000, got {t}."); });
         var quick = new Option<bool>("--quick") { Description = "A few minutes in all (JSB and the GRU unless --datasets/--cells say otherwise); writes chung2014-quick.*." };
         var paper = new Option<bool>("--paper-protocol") { Description = "The paper's protocol: RMSProp, weight noise 0.075, learning rates drawn from [e^-12, e^-6]." };
-        var seconds = new Option<double?>("--seconds-per-run") { Description = "Wall-clock budget of each training run (default 240, quick 30)." };
+        var seconds = new Option<double?>("--seconds-per-run") { Description = "Wall-clock limit of each training run, a safety net behind the epoch budgets (default 600, quick 30)." };
         seconds.Validators.Add(r => { if (CommonOptions.TryGetValue(r, out double? v) && v is double s && !(s > 0 && double.IsFinite(s))) r.AddError($"--seconds-per-run must be a positive number, got {CommonOptions.Invariant(s)}."); });
-        var epochs = new Option<int?>("--epochs-per-run") { Description = "Epoch budget of each training run (default 200, quick 40)." };
+        var epochs = new Option<int?>("--epochs-per-run") { Description = "Epoch budget of each training run (default per data set: jsb 200, nottingham 150, musedata 120, piano-midi 150; quick 40)." };
         epochs.Validators.Add(r => { if (CommonOptions.TryGetValue(r, out int? v) && v is int e && e < 1) r.AddError($"--epochs-per-run must be a positive integer, got {e}."); });
+        var truncate = new Option<int?>("--truncate") { Description = $"Truncated BPTT window in steps, the state carried across windows (default {Reproduction.DefaultTruncateSteps}; 0 for full BPTT).", HelpName = "N" };
+        truncate.Validators.Add(r => { if (CommonOptions.TryGetValue(r, out int? v) && v is int t && t < 0) r.AddError($"--truncate must be 0 (full BPTT) or a positive number of steps, got {t}."); });
+        var jobs = new Option<int>("--jobs") { Description = "Training runs at a time, each on one thread (default: 2, or 1 on a 1-core machine).", DefaultValueFactory = _ => Math.Min(2, Environment.ProcessorCount) };
+        jobs.Validators.Add(r => { if (CommonOptions.TryGetValue(r, out int j) && j is < 1 or > 64) r.AddError($"--jobs must be in 1..64, got {j}."); });
         var seed = new Option<int>("--seed") { Description = "Seed of every run.", DefaultValueFactory = _ => 1 };
         var output = new Option<string>("--out", "-o") { Description = "Results folder.", DefaultValueFactory = _ => "results", HelpName = "DIR" };
         var resume = new Option<bool>("--resume") { Description = "Continue runs from their checkpoints in DIR/runs." };
@@ -48,7 +52,7 @@ internal static class ReproduceCommand
 
         var command = new Command("reproduce", "Reproduce a published experiment: chung2014 = Chung et al. 2014, Table 2 (tanh RNN, GRU, LSTM on four polyphonic-music data sets).")
         {
-            experiment, dataSets, cells, trials, quick, paper, seconds, epochs, seed, output, resume, json,
+            experiment, dataSets, cells, trials, quick, paper, seconds, epochs, truncate, jobs, seed, output, resume, json,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -64,6 +68,8 @@ internal static class ReproduceCommand
                 PaperProtocol = parse.GetValue(paper),
                 SecondsPerRun = parse.GetValue(seconds),
                 EpochsPerRun = parse.GetValue(epochs),
+                TruncateSteps = parse.GetValue(truncate) is int window ? (window == 0 ? null : window) : Reproduction.DefaultTruncateSteps,
+                Jobs = parse.GetValue(jobs),
                 Seed = parse.GetValue(seed),
                 OutputDirectory = parse.GetValue(output)!,
                 Resume = parse.GetValue(resume),

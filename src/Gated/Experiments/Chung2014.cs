@@ -32,8 +32,18 @@ public static class Chung2014
     /// <summary>The paper's unit counts: GRU 46, LSTM 36, tanh RNN 100.</summary>
     public static int Units(CellKind cell) => cell switch { CellKind.Gru => 46, CellKind.Lstm => 36, _ => 100 };
 
-    /// <summary>The recurrent layer of the paper's model for a cell: one layer, 88 inputs, PyTorch conventions.</summary>
-    public static RecurrentOptions Model(CellKind cell) => new() { Cell = cell, InputSize = 88, HiddenSize = Units(cell) };
+    /// <summary>
+    /// The recurrent layer of the paper's model for a cell: one layer, 88 inputs. The GRU is the paper's
+    /// own form (its equations 5–8): the reset gate applied before the recurrent product and the update gate
+    /// taking the candidate, h_t = (1 − z) ⊙ h_{t−1} + z ⊙ ĥ.
+    /// </summary>
+    public static RecurrentOptions Model(CellKind cell) => new()
+    {
+        Cell = cell,
+        InputSize = 88,
+        HiddenSize = Units(cell),
+        Gru = new GruOptions { Reset = ResetGatePosition.BeforeProduct, UpdateGate = UpdateGateConvention.TakeCandidate },
+    };
 
     /// <summary>The paper's result for a data set and cell.</summary>
     public static PaperResult Paper(string dataSet, CellKind cell) =>
