@@ -90,17 +90,8 @@ internal static class GatedProcess
         if (environment is not null)
             foreach (var (key, value) in environment) start.Environment[key] = value;
 
-        using var process = Process.Start(start)!;
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new XunitException($"gated {string.Join(' ', args)} did not finish in {timeout.TotalSeconds} s.");
-        }
-        process.WaitForExit();
-        return new CliResult(process.ExitCode, stdout.Result, stderr.Result);
+        var (exitCode, stdout, stderr) = ChildProcess.Run(start, timeout, $"gated {string.Join(' ', args)}");
+        return new CliResult(exitCode, stdout, stderr);
     }
 
     /// <summary>The dotnet host running these tests (or the one the SDK names), else <c>dotnet</c> on the PATH.</summary>

@@ -337,13 +337,7 @@ internal static unsafe class PackedGemm
         Vector256.Store(c30, tile + 3 * stride); Vector256.Store(c31, tile + 3 * stride + w);
         Vector256.Store(c40, tile + 4 * stride); Vector256.Store(c41, tile + 4 * stride + w);
         Vector256.Store(c50, tile + 5 * stride); Vector256.Store(c51, tile + 5 * stride + w);
-        for (int r = 0; r < rows; r++)
-        {
-            T* cRow = c + (long)r * ldc;
-            T* tRow = tile + r * stride;
-            if (overwrite) for (int j = 0; j < cols; j++) cRow[j] = tRow[j];
-            else for (int j = 0; j < cols; j++) cRow[j] += tRow[j];
-        }
+        WriteEdge(tile, stride, c, ldc, rows, cols, overwrite);
     }
 
     /// <summary>
@@ -383,6 +377,13 @@ internal static unsafe class PackedGemm
         Vector256.Store(c10, tile + stride); Vector256.Store(c11, tile + stride + w);
         Vector256.Store(c20, tile + 2 * stride); Vector256.Store(c21, tile + 2 * stride + w);
         Vector256.Store(c30, tile + 3 * stride); Vector256.Store(c31, tile + 3 * stride + w);
+        WriteEdge(tile, stride, c, ldc, rows, cols, overwrite);
+    }
+
+    /// <summary>Writes the valid rows × cols of a spilled tile (row stride <paramref name="stride"/>) into C.</summary>
+    private static void WriteEdge<T>(T* tile, int stride, T* c, int ldc, int rows, int cols, bool overwrite)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         for (int r = 0; r < rows; r++)
         {
             T* cRow = c + (long)r * ldc;

@@ -44,17 +44,7 @@ internal static class OnnxPython
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add(script);
         foreach (string a in args) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new XunitException($"{Interpreter} did not finish in {timeout.TotalSeconds} s.");
-        }
-        process.WaitForExit();
-        return (process.ExitCode, stdout.Result, stderr.Result);
+        return ChildProcess.Run(start, timeout, Interpreter);
     }
 }
 
