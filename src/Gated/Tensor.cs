@@ -55,7 +55,7 @@ public sealed class Tensor<T> where T : unmanaged, IFloatingPointIeee754<T>
     public Tensor<T> Clone() => new((T[])Data.Clone(), shape);
 
     /// <summary>True when both shapes are equal.</summary>
-    public bool HasShape(params int[] other) => shape.AsSpan().SequenceEqual(other);
+    public bool HasShape(params ReadOnlySpan<int> other) => shape.AsSpan().SequenceEqual(other);
 
     /// <summary>The shape as text, e.g. <c>(5, 3, 4)</c>.</summary>
     public string ShapeText => "(" + string.Join(", ", shape) + ")";

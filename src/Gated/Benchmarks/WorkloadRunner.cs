@@ -246,13 +246,20 @@ public sealed class BenchmarkCase
     /// <summary>The recurrent layer (for inspection by tests).</summary>
     public RecurrentLayer<float> Recurrent => recurrent;
 
+    private RecurrentResult<float>? forwardResult;
+    private RecurrentGradients<float>? backwardResult;
+    private Tensor<float>? logitsBuffer, dHiddenBuffer;
+
     /// <summary>Runs one iteration of the phase.</summary>
     public void Run()
     {
         switch (Phase)
         {
             case BenchmarkPhase.Training: TrainingStep(); break;
-            case BenchmarkPhase.Inference: head.Forward(recurrent.Forward(input).Output); break;
+            case BenchmarkPhase.Inference:
+                forwardResult = recurrent.Forward(input, reuse: forwardResult);
+                logitsBuffer = head.Forward(forwardResult.Output, logitsBuffer);
+                break;
             default: stream!.Step(streamInput, streamOutput); break;
         }
     }
@@ -260,12 +267,13 @@ public sealed class BenchmarkCase
     private void TrainingStep()
     {
         optimizer!.ZeroGradients();
-        var hidden = recurrent.Forward(input).Output;
-        var logits = head.Forward(hidden);
+        // Every tensor is the previous step's, written over: a step allocates nothing after the first.
+        forwardResult = recurrent.Forward(input, reuse: forwardResult);
+        var logits = logitsBuffer = head.Forward(forwardResult.Output, logitsBuffer);
         // The gradient overwrites the logits (they are not needed after the loss).
         double loss = BernoulliNll.LossAndGradient<float>(logits.Data, targets.Data, logits.Data, lossScale);
-        var dHidden = head.Backward(logits);
-        recurrent.Backward(dHidden);
+        var dHidden = dHiddenBuffer = head.Backward(logits, dHiddenBuffer);
+        backwardResult = recurrent.Backward(dHidden, reuse: backwardResult);
         LastGradientNorm = GradientClipping.ClipByGlobalNorm(blocks, MaxGradientNorm);
         optimizer.Step();
         LastLoss = loss * lossScale;

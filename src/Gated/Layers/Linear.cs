@@ -63,17 +63,16 @@ public sealed class Linear<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>Computes y = x Wᵀ + b for every row of the input.</summary>
     /// <param name="input">(…, I), rank ≥ 1.</param>
-    /// <returns>(…, O), a new tensor.</returns>
+    /// <param name="reuse">A tensor of an earlier call to write into when it has the output's shape (so a training step allocates nothing); else a new tensor is made.</param>
+    /// <returns>(…, O): <paramref name="reuse"/> or a new tensor.</returns>
     /// <exception cref="ArgumentException">The last dimension is not I.</exception>
-    public Tensor<T> Forward(Tensor<T> input)
+    public Tensor<T> Forward(Tensor<T> input, Tensor<T>? reuse = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         if (input.Rank < 1 || input.Dim(input.Rank - 1) != InputSize)
             throw new ArgumentException($"input must be (…, {InputSize}), got {input.ShapeText}.", nameof(input));
         int rows = input.Length / InputSize, i = InputSize, o = OutputSize;
-        int[] shape = input.Shape.ToArray();
-        shape[^1] = o;
-        var output = new Tensor<T>(shape);
+        var output = reuse is not null && SameLeadingShape(reuse, input, o) ? reuse : new Tensor<T>(WithLastDimension(input, o));
         ReadOnlySpan<T> b = Parameters.Values.AsSpan(bias.Offset, o);
         for (int row = 0; row < rows; row++) b.CopyTo(output.Data.AsSpan(row * o, o));
         Gemm.Multiply(false, true, rows, o, i,
@@ -88,18 +87,17 @@ public sealed class Linear<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <see cref="ParameterBlock{T}.Gradients"/> and returns ∂x = g W.
     /// </summary>
     /// <param name="gradOutput">∂L/∂y, (…, O) with the forward input's leading dimensions.</param>
+    /// <param name="reuse">A tensor of an earlier call to write ∂L/∂x into when it has the input's shape; else a new tensor is made.</param>
     /// <returns>∂L/∂x, shaped as the forward input.</returns>
     /// <exception cref="InvalidOperationException">No forward pass has been run.</exception>
     /// <exception cref="ArgumentException">The shape does not match the forward pass.</exception>
-    public Tensor<T> Backward(Tensor<T> gradOutput)
+    public Tensor<T> Backward(Tensor<T> gradOutput, Tensor<T>? reuse = null)
     {
         ArgumentNullException.ThrowIfNull(gradOutput);
         var input = lastInput ?? throw new InvalidOperationException("Backward needs a Forward first.");
         int rows = input.Length / InputSize, i = InputSize, o = OutputSize;
-        int[] expected = input.Shape.ToArray();
-        expected[^1] = o;
-        if (!gradOutput.HasShape(expected))
-            throw new ArgumentException($"gradOutput must be ({string.Join(", ", expected)}), got {gradOutput.ShapeText}.", nameof(gradOutput));
+        if (!SameLeadingShape(gradOutput, input, o))
+            throw new ArgumentException($"gradOutput must be ({string.Join(", ", WithLastDimension(input, o))}), got {gradOutput.ShapeText}.", nameof(gradOutput));
 
         // ∂W (O, I) += gᵀ (O, N) · x (N, I)
         Gemm.Multiply(true, false, o, i, rows,
@@ -113,11 +111,26 @@ public sealed class Linear<T> where T : unmanaged, IFloatingPointIeee754<T>
             for (int j = 0; j < o; j++) db[j] += g[j];
         }
         // ∂x (N, I) = g (N, O) · W (O, I)
-        var gradInput = new Tensor<T>(input.Shape.ToArray());
+        var gradInput = reuse is not null && SameLeadingShape(reuse, input, i) ? reuse : new Tensor<T>(input.Shape.ToArray());
         Gemm.Multiply(false, false, rows, i, o,
             gradOutput.Data, o, Parameters.Values.AsSpan(weight.Offset, weight.Length), i,
             gradInput.Data, i, accumulate: false);
         return gradInput;
+    }
+
+    /// <summary>True when <paramref name="t"/> has <paramref name="like"/>'s shape with the last dimension <paramref name="last"/>.</summary>
+    private static bool SameLeadingShape(Tensor<T> t, Tensor<T> like, int last)
+    {
+        if (t.Rank != like.Rank || t.Dim(t.Rank - 1) != last) return false;
+        for (int d = 0; d < t.Rank - 1; d++) if (t.Dim(d) != like.Dim(d)) return false;
+        return true;
+    }
+
+    private static int[] WithLastDimension(Tensor<T> like, int last)
+    {
+        int[] shape = like.Shape.ToArray();
+        shape[^1] = last;
+        return shape;
     }
 
     /// <inheritdoc/>

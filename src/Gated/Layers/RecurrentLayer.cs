@@ -111,8 +111,14 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
     /// <param name="initialHidden">h_0 (L·D, B, H); zeros when null.</param>
     /// <param name="initialCell">c_0 (L·D, B, H) for the LSTM; zeros when null.</param>
     /// <param name="lengths">Each sequence's length, 1..T; all T when null. Need not be sorted.</param>
+    /// <param name="reuse">
+    /// A result of an earlier call to write into instead of allocating new tensors (a training loop passes
+    /// its last result so that a step allocates nothing); tensors whose shapes no longer fit are replaced.
+    /// The returned result is <paramref name="reuse"/> itself when all of its tensors were reused.
+    /// </param>
     /// <exception cref="ArgumentException">A shape or a length does not fit.</exception>
-    public RecurrentResult<T> Forward(Tensor<T> input, Tensor<T>? initialHidden = null, Tensor<T>? initialCell = null, IReadOnlyList<int>? lengths = null)
+    public RecurrentResult<T> Forward(Tensor<T> input, Tensor<T>? initialHidden = null, Tensor<T>? initialCell = null, IReadOnlyList<int>? lengths = null,
+        RecurrentResult<T>? reuse = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         var o = Options;
@@ -189,10 +195,12 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
         }
 
         hasForward = true;
-        return new RecurrentResult<T>(
-            ToUserLayout(layerOutputs[o.NumLayers - 1], width),
-            FinalStates(cellState: false),
-            o.Cell == CellKind.Lstm ? FinalStates(cellState: true) : null);
+        var finalOutput = ToUserLayout(layerOutputs[o.NumLayers - 1], width, reuse?.Output);
+        var finalHidden = FinalStates(cellState: false, reuse?.HiddenState);
+        var finalCell = o.Cell == CellKind.Lstm ? FinalStates(cellState: true, reuse?.CellState) : null;
+        if (reuse is not null && ReferenceEquals(finalOutput, reuse.Output) && ReferenceEquals(finalHidden, reuse.HiddenState) && ReferenceEquals(finalCell, reuse.CellState))
+            return reuse;
+        return new RecurrentResult<T>(finalOutput, finalHidden, finalCell);
     }
 
     /// <summary>
@@ -202,17 +210,18 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
     /// <param name="gradOutput">∂L/∂output, shaped as the output; values at padded steps are ignored.</param>
     /// <param name="gradHidden">∂L/∂h_n (L·D, B, H), or null for zero.</param>
     /// <param name="gradCell">∂L/∂c_n for the LSTM, or null for zero.</param>
+    /// <param name="reuse">Gradients of an earlier call to write into instead of allocating (see <see cref="Forward"/>).</param>
     /// <exception cref="InvalidOperationException">No forward pass has been run.</exception>
     /// <exception cref="ArgumentException">A shape does not match the forward pass.</exception>
-    public RecurrentGradients<T> Backward(Tensor<T> gradOutput, Tensor<T>? gradHidden = null, Tensor<T>? gradCell = null)
+    public RecurrentGradients<T> Backward(Tensor<T> gradOutput, Tensor<T>? gradHidden = null, Tensor<T>? gradCell = null,
+        RecurrentGradients<T>? reuse = null)
     {
         ArgumentNullException.ThrowIfNull(gradOutput);
         if (!hasForward) throw new InvalidOperationException("Backward needs a Forward first.");
         var o = Options;
         int t = steps, b = batch, d = o.Directions, h = o.HiddenSize, width = o.OutputSize, stateCount = o.NumLayers * d;
-        int[] outputShape = o.BatchFirst ? [b, t, width] : [t, b, width];
-        if (!gradOutput.HasShape(outputShape))
-            throw new ArgumentException($"gradOutput must have the output's shape ({string.Join(", ", outputShape)}), got {gradOutput.ShapeText}.", nameof(gradOutput));
+        if (!(o.BatchFirst ? gradOutput.HasShape(b, t, width) : gradOutput.HasShape(t, b, width)))
+            throw new ArgumentException($"gradOutput must have the output's shape ({(o.BatchFirst ? $"{b}, {t}, {width}" : $"{t}, {b}, {width}")}), got {gradOutput.ShapeText}.", nameof(gradOutput));
         CheckState(gradHidden, stateCount, b, nameof(gradHidden));
         if (gradCell is not null && o.Cell != CellKind.Lstm) throw new ArgumentException("gradCell is only for the LSTM.", nameof(gradCell));
         CheckState(gradCell, stateCount, b, nameof(gradCell));
@@ -224,8 +233,8 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
             for (int step = 0; step < sortedLengths[row]; step++)
                 OutputRow(gradOutput, step, order[row], width).CopyTo(dOutput.AsSpan((step * b + row) * width, width));
 
-        var gradInitialHidden = new Tensor<T>(stateCount, b, h);
-        var gradInitialCell = o.Cell == CellKind.Lstm ? new Tensor<T>(stateCount, b, h) : null;
+        var gradInitialHidden = Reusable(reuse?.InitialHidden, stateCount, b, h);
+        var gradInitialCell = o.Cell == CellKind.Lstm ? Reusable(reuse?.InitialCell, stateCount, b, h) : null;
         Grow(ref dLayerInput, t * b * Math.Max(o.InputSize, width));
 
         for (int layer = o.NumLayers - 1; layer >= 0; layer--)
@@ -293,7 +302,10 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
             }
         }
 
-        return new RecurrentGradients<T>(ToUserLayout(dLayerInput, o.InputSize), gradInitialHidden, gradInitialCell);
+        var gradInput = ToUserLayout(dLayerInput, o.InputSize, reuse?.Input);
+        if (reuse is not null && ReferenceEquals(gradInput, reuse.Input) && ReferenceEquals(gradInitialHidden, reuse.InitialHidden) && ReferenceEquals(gradInitialCell, reuse.InitialCell))
+            return reuse;
+        return new RecurrentGradients<T>(gradInput, gradInitialHidden, gradInitialCell);
     }
 
     /// <summary>
@@ -430,10 +442,18 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
         return dropped;
     }
 
-    private Tensor<T> FinalStates(bool cellState)
+    /// <summary><paramref name="candidate"/> cleared when it has the shape (a, b, c), else a new zero tensor of that shape.</summary>
+    private static Tensor<T> Reusable(Tensor<T>? candidate, int a, int b, int c)
+    {
+        if (candidate is null || !candidate.HasShape(a, b, c)) return new Tensor<T>(a, b, c);
+        Array.Clear(candidate.Data);
+        return candidate;
+    }
+
+    private Tensor<T> FinalStates(bool cellState, Tensor<T>? reuse)
     {
         int d = Options.Directions, h = Options.HiddenSize, b = batch;
-        var states = new Tensor<T>(Options.NumLayers * d, b, h);
+        var states = Reusable(reuse, Options.NumLayers * d, b, h);
         for (int state = 0; state < states.Dim(0); state++)
         {
             var ws = workspaces[state];
@@ -464,10 +484,10 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
     }
 
     /// <summary>Sorted, time-major (T, B, n) → the user's batch order and layout; zero at padded steps.</summary>
-    private Tensor<T> ToUserLayout(T[] sorted, int n)
+    private Tensor<T> ToUserLayout(T[] sorted, int n, Tensor<T>? reuse)
     {
         int t = steps, b = batch;
-        var result = Options.BatchFirst ? new Tensor<T>(b, t, n) : new Tensor<T>(t, b, n);
+        var result = Options.BatchFirst ? Reusable(reuse, b, t, n) : Reusable(reuse, t, b, n);
         for (int row = 0; row < b; row++)
         {
             int original = order[row];

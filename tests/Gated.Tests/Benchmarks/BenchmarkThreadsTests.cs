@@ -115,11 +115,7 @@ public sealed class BenchmarkThreadsTests
     /// Issue #4: zero bytes allocated per training step after warm-up. Measured on the calling thread (the worker
     /// threads of a split product allocate their packing buffers once, on first use), the least of 3 steps.
     /// </summary>
-    [Theory(Skip = "Gated.Layers allocates on every step (code this branch may not edit): Linear.Forward returns a new (T,B,O) "
-        + "tensor and Linear.Backward a new (T,B,H) one, each with a shape array copied from input.Shape; RecurrentLayer.Forward returns "
-        + "a new (T,B,H) output tensor, final-state tensors and a RecurrentResult; RecurrentLayer.Backward new initial-state gradient "
-        + "tensors, a new (T,B,I) input gradient and a RecurrentGradients. About 1.7 MB per music-batch step and 9.9 MB per medium "
-        + "step. Remove this Skip once those reuse their buffers.")]
+    [Theory]
     [InlineData("music-batch", CellKind.Gru, 1)]
     [InlineData("music-batch", CellKind.Lstm, 1)]
     [InlineData("medium", CellKind.Gru, 1)]
