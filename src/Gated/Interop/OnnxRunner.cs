@@ -43,13 +43,17 @@ public static class OnnxRunner
         ArgumentNullException.ThrowIfNull(input);
         string? source = input.SourceName;
         string declared = string.Join(", ", model.Inputs);
+        var names = new HashSet<string>(model.Inputs.Select(i => i.Name), StringComparer.Ordinal);
         var bound = new List<SafetensorsTensor>();
         var symbols = new Dictionary<string, (long Size, string Tensor)>(StringComparer.Ordinal);
         foreach (var info in model.Inputs)
         {
             string name = info.Name;
             if (!input.TryGet(name, out var t))
-                throw new GatedFormatException(source, $"the graph input '{name}' ({info.ElementType}{info.ShapeText}) is missing; tensors bind to the graph inputs by name ({declared}) and the file holds {(input.Tensors.Count == 0 ? "no tensors" : InteropTensors.List(input.Tensors.Select(x => x.Name)))}.");
+            {
+                string hint = name == "sequence_lens" && input.TryGet("lengths", out _) && !names.Contains("lengths") ? " (rename 'lengths' to 'sequence_lens')" : "";
+                throw new GatedFormatException(source, $"the graph input '{name}' ({info.ElementType}{info.ShapeText}) is missing{hint}; tensors bind to the graph inputs by name ({declared}) and the file holds {(input.Tensors.Count == 0 ? "no tensors" : InteropTensors.List(input.Tensors.Select(x => x.Name)))}.");
+            }
             bool declaredFloat = info.ElementType is "float32" or "float64" or "float16" or "bfloat16";
             bool givenFloat = t.DType.IsFloatingPoint();
             if (givenFloat && t.DType is not (SafetensorsDType.F32 or SafetensorsDType.F64))
@@ -88,7 +92,6 @@ public static class OnnxRunner
         string precision = doublePrecision ? "float64" : "float32";
 
         var notes = new List<string>();
-        var names = new HashSet<string>(model.Inputs.Select(i => i.Name), StringComparer.Ordinal);
         var ignored = input.Tensors.Select(t => t.Name).Where(n => !names.Contains(n)).ToList();
         var gradients = ignored.Where(n => GradientInputs.Contains(n)).ToList();
         var others = ignored.Where(n => !GradientInputs.Contains(n)).ToList();
