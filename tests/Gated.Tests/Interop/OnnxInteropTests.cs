@@ -177,9 +177,18 @@ public sealed class OnnxInteropTests : IDisposable
 
         // A Gated music model's graph has a head; the weights of a Gated stack whose h_n is concatenated in the wrong
         // order are still the weights of a stack, but the graph is not that stack.
+        // (ModelFile.ExportOnnx of the music model file writes the graph OnnxExporter writes for the model.)
         var music = new MusicModel(new RecurrentOptions { Cell = CellKind.Gru, InputSize = MusicModel.Keys, HiddenSize = 4 }, seed: 3);
-        string musicOnnx = Path.Combine(root, "music.onnx");
-        OnnxExporter.Export(music, musicOnnx);
+        string musicFile = Path.Combine(root, "music.safetensors"), musicOnnx = Path.Combine(root, "music.onnx");
+        music.Save(musicFile);
+        var notes = ModelFile.ExportOnnx(ModelFile.Load<float>(musicFile), musicOnnx);
+        Assert.Contains(notes, n => n.Contains("'probabilities' (sigmoid) and 'logits'"));
+        var direct = OnnxModel.Load(OnnxExporter.ToBytes(music), "direct.onnx");
+        var viaFile = OnnxModel.Load(musicOnnx);
+        Assert.Equal(direct.Inputs.Select(i => i.ToString()), viaFile.Inputs.Select(i => i.ToString()));
+        Assert.Equal(direct.Outputs.Select(o => o.ToString()), viaFile.Outputs.Select(o => o.ToString()));
+        var x = new Tensor<float>([.. Enumerable.Range(0, 5 * 2 * MusicModel.Keys).Select(i => (float)(i % 3 == 0 ? 1 : 0))], 5, 2, MusicModel.Keys);
+        Assert.Equal(direct.Run(new Dictionary<string, Tensor<float>> { ["input"] = x })["probabilities"].Data, viaFile.Run(new Dictionary<string, Tensor<float>> { ["input"] = x })["probabilities"].Data);
         Refused(musicOnnx, "node 'head_matmul_matmul' (MatMul) computes on");
 
         var layer = new RecurrentLayer<double>(new RecurrentOptions { Cell = CellKind.Lstm, InputSize = 3, HiddenSize = 2, NumLayers = 2 }, seed: 5);
