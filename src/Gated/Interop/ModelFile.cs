@@ -3,6 +3,7 @@ using Gated.IO;
 using Gated.IO.Safetensors;
 using Gated.Layers;
 using Gated.Models;
+using Gated.Onnx;
 
 namespace Gated.Interop;
 
@@ -13,9 +14,6 @@ namespace Gated.Interop;
 /// </summary>
 public static class ModelFile
 {
-    /// <summary>The message for ONNX files, which this build recognises but cannot read or write.</summary>
-    public const string OnnxUnavailable = "ONNX models are not supported in this build; give a Gated, PyTorch state_dict or Keras safetensors file.";
-
     /// <summary>Whether a path names an ONNX model (by its extension).</summary>
     public static bool IsOnnxPath(string path) => Path.GetExtension(path).Equals(".onnx", StringComparison.OrdinalIgnoreCase);
 
@@ -42,15 +40,41 @@ public static class ModelFile
             $"not a model: no Gated metadata, no PyTorch recurrent tensors (weight_ih_l0, …) and no Keras recurrent_kernel; the file holds {InteropTensors.List(file.Tensors.Select(t => t.Name))}.");
     }
 
-    /// <summary>Reads a model file of any supported format (an ONNX path fails with <see cref="OnnxUnavailable"/>).</summary>
+    /// <summary>
+    /// Reads a model file of any supported format. An <c>.onnx</c> file (or <see cref="ModelImportOptions.Format"/> =
+    /// <see cref="ModelFormat.Onnx"/>) is read as <see cref="Load{T}(OnnxModel, ModelImportOptions?)"/> does.
+    /// </summary>
     /// <exception cref="FileNotFoundException">There is no such file.</exception>
-    /// <exception cref="GatedFormatException">The file is not a model Gated can read; the message names the file and the problem.</exception>
+    /// <exception cref="GatedFormatException">The file is not a model Gated can read (for ONNX: not a graph Gated can hold as a
+    /// recurrent layer); the message names the file and the problem.</exception>
     /// <exception cref="InteropException">An option contradicts the file.</exception>
     public static ImportedModel<T> Load<T>(string path, ModelImportOptions? options = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        if (IsOnnxPath(path) || options?.Format == ModelFormat.Onnx) throw new GatedFormatException(path, OnnxUnavailable);
+        if (IsOnnxPath(path) || options?.Format == ModelFormat.Onnx) return Load<T>(OnnxModel.Load(path), options);
         return Load<T>(SafetensorsFile.Read(path), options);
+    }
+
+    /// <summary>
+    /// Reads an ONNX graph as a Gated recurrent layer when it is one Gated can hold exactly: GRU, LSTM or RNN nodes,
+    /// one per layer, chained through nodes that only move data (as Gated's <see cref="OnnxExporter"/> and
+    /// <c>torch.onnx.export</c> write them), with fixed weights and attributes a <see cref="RecurrentLayer{T}"/> has.
+    /// The weights are copied exactly (gate blocks reordered); that the nodes around them only move data is checked by
+    /// running the graph and the layer side by side on a random input (docs/onnx.md, "ONNX to Gated").
+    /// </summary>
+    /// <exception cref="GatedFormatException">"this graph has no Gated form: &lt;reason&gt;", naming the file.</exception>
+    /// <exception cref="InteropException">An option contradicts the graph (an ONNX graph says how it computes).</exception>
+    public static ImportedModel<T> Load<T>(OnnxModel model, ModelImportOptions? options = null) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return OnnxStackReader.Read(model, options).ToImported<T>();
+    }
+
+    /// <summary>The element type of an ONNX model's weights: F64 when an initializer or constant is float64, else F32.</summary>
+    public static SafetensorsDType StoredDType(OnnxModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return model.HoldsFloat64 ? SafetensorsDType.F64 : SafetensorsDType.F32;
     }
 
     /// <summary>Reads a model from a safetensors file in memory.</summary>
@@ -66,7 +90,7 @@ public static class ModelFile
             ModelFormat.GatedMusicModel => LoadMusicModel<T>(file, options),
             ModelFormat.PyTorchStateDict => PyTorchStateDict.Load<T>(file, options),
             ModelFormat.Keras => KerasFile.Load<T>(file, options),
-            _ => throw new GatedFormatException(file.SourceName, OnnxUnavailable),
+            _ => throw new GatedFormatException(file.SourceName, "this is a safetensors file, not an ONNX model; leave the format to be detected."),
         };
     }
 
@@ -85,7 +109,7 @@ public static class ModelFile
     /// <param name="model">The model.</param>
     /// <param name="target">Gated, PyTorchStateDict or Keras.</param>
     /// <param name="prefix">A prefix for the written tensor names (PyTorch, Keras); "" for none.</param>
-    /// <exception cref="InteropException">The model has no form in <paramref name="target"/>, or the target is ONNX.</exception>
+    /// <exception cref="InteropException">The model has no form in <paramref name="target"/>, or the target is ONNX (written by <see cref="ExportOnnx{T}"/>).</exception>
     public static ModelExport Export<T>(ImportedModel<T> model, ModelFormat target, string prefix = "") where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -119,8 +143,48 @@ public static class ModelFile
             case ModelFormat.GatedMusicModel:
                 throw new InteropException("a music model is written by 'gated train'; convert to a Gated layer file, a PyTorch state_dict or Keras weights.");
             default:
-                throw new InteropException(OnnxUnavailable);
+                throw new InteropException("an ONNX model is not a safetensors file; write it with ModelFile.ExportOnnx.");
         }
+    }
+
+    /// <summary>
+    /// Writes a model as an ONNX file with <see cref="OnnxExporter"/>: the recurrent stack (GRU / LSTM / RNN nodes) and,
+    /// for a music model, its dense head and sigmoid (outputs <c>probabilities</c>, <c>logits</c>).
+    /// </summary>
+    /// <param name="model">The model.</param>
+    /// <param name="path">The <c>.onnx</c> file to write (atomically).</param>
+    /// <param name="options">Extra graph inputs (<c>h0</c>/<c>c0</c>, <c>sequence_lens</c>); null for none.</param>
+    /// <returns>Notes: exact re-parameterisations the export made, what the graph does not hold.</returns>
+    /// <exception cref="InteropException">The model has no ONNX form (a GRU ablation, a take-candidate GRU whose gate activation has no exact conversion).</exception>
+    /// <exception cref="IOException">The file cannot be written.</exception>
+    public static IReadOnlyList<string> ExportOnnx<T>(ImportedModel<T> model, string path, OnnxExportOptions? options = null) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var layer = model.Recurrent;
+        var o = layer.Options;
+        options ??= new OnnxExportOptions();
+        Onnx.Proto.ModelProto proto;
+        try
+        {
+            proto = model.Head is null ? OnnxExporter.ToModel(layer, options) : OnnxExporter.ToModel(layer, model.Head, options, $"Gated {model}");
+        }
+        catch (ArgumentException ex)
+        {
+            throw new InteropException(ex.Message);
+        }
+        OnnxExporter.Write(proto, path);
+
+        var notes = new List<string>();
+        if (o.Cell == CellKind.Gru && o.Gru.UpdateGate == UpdateGateConvention.TakeCandidate)
+            notes.Add("the take-candidate GRU was written as ONNX's keep-previous GRU with its update-gate rows negated (the same function, docs/equations.md §2.2).");
+        if (o.Bias == BiasMode.InputOnly)
+            notes.Add("the one-bias layer was written with a zero recurrent bias (ONNX's B holds both); read back, it has both biases.");
+        if (o.Dropout > 0)
+            notes.Add($"dropout ({o.Dropout.ToString(System.Globalization.CultureInfo.InvariantCulture)}) is not in the graph (an inference graph).");
+        if (model.Head is not null)
+            notes.Add("the dense head is in the graph: outputs 'probabilities' (sigmoid) and 'logits', then 'h_n'" + (o.Cell == CellKind.Lstm ? " and 'c_n'." : "."));
+        return notes;
     }
 
     /// <summary>A music model's stack and head in <typeparamref name="T"/> (its weights are float32).</summary>

@@ -14,6 +14,10 @@ public enum ModelFormat
     PyTorchStateDict,
     /// <summary>One Keras GRU/LSTM/SimpleRNN layer's <c>kernel</c>, <c>recurrent_kernel</c> and <c>bias</c> as safetensors, optionally under a layer prefix (<see cref="KerasFile"/>).</summary>
     Keras,
-    /// <summary>An ONNX model (<c>.onnx</c>). Recognised by its extension; not readable or writable in this build.</summary>
+    /// <summary>
+    /// An ONNX model (<c>.onnx</c>), recognised by its extension. <c>gated run</c> runs any graph <see cref="Onnx.OnnxModel"/>
+    /// runs; <see cref="ModelFile.Load{T}(Onnx.OnnxModel, ModelImportOptions?)"/> reads graphs that are a recurrent stack
+    /// Gated holds exactly; <see cref="ModelFile.ExportOnnx{T}"/> writes one.
+    /// </summary>
     Onnx,
 }

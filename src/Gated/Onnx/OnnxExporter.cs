@@ -91,7 +91,7 @@ public static class OnnxExporter
         return ToModel(model, options ?? new OnnxExportOptions()).ToByteArray();
     }
 
-    private static void Write(ModelProto model, string path) => AtomicFile.Write(path, stream => model.WriteTo(stream));
+    internal static void Write(ModelProto model, string path) => AtomicFile.Write(path, stream => model.WriteTo(stream));
 
     internal static ModelProto ToModel<T>(RecurrentLayer<T> layer, OnnxExportOptions options) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -107,29 +107,41 @@ public static class OnnxExporter
         return b.Build($"Gated {o}");
     }
 
-    internal static ModelProto ToModel(MusicModel model, OnnxExportOptions options)
+    internal static ModelProto ToModel(MusicModel model, OnnxExportOptions options) =>
+        ToModel(model.Recurrent, model.Head, options, $"Gated {model}");
+
+    /// <summary>
+    /// A stack with a dense head on every step's output and a sigmoid, as a music model computes:
+    /// outputs <c>probabilities</c> and <c>logits</c> (T, B, K) — (B, T, K) when batch-first — , <c>h_n</c>, <c>c_n</c>.
+    /// </summary>
+    internal static ModelProto ToModel<T>(RecurrentLayer<T> layer, Linear<T> head, OnnxExportOptions options, string doc) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var b = new GraphBuilder<float>(options);
-        var o = model.Recurrent.Options;
-        string x = b.Input("input", ["steps", "batch", MusicModel.Keys.ToString()]);
-        var (y, hn, cn) = b.Recurrent(model.Recurrent, x);
-        // Head: logits = y · Wᵀ + b, with Wᵀ stored as (D·H, 88) for MatMul.
-        var head = model.Head;
+        var b = new GraphBuilder<T>(options);
+        var o = layer.Options;
+        string x = b.Input("input", o.BatchFirst ? ["batch", "steps", o.InputSize.ToString()] : ["steps", "batch", o.InputSize.ToString()]);
+        if (o.BatchFirst) x = b.Node("Transpose", [x], "input_time_major", ("perm", new long[] { 1, 0, 2 }));
+        var (y, hn, cn) = b.Recurrent(layer, x);
+        // Head: logits = y · Wᵀ + b, with Wᵀ stored as (D·H, K) for MatMul.
         var weight = head.Parameters.Value("weight");
-        var transposed = new float[weight.Length];
+        var transposed = new T[weight.Length];
         for (int r = 0; r < head.OutputSize; r++)
             for (int c = 0; c < head.InputSize; c++) transposed[c * head.OutputSize + r] = weight[r * head.InputSize + c];
         string wt = b.Initializer("head.weight_t", transposed, head.InputSize, head.OutputSize);
-        string bias = b.Initializer("head.bias", head.Parameters.Value("bias").ToArray(), head.OutputSize);
+        string bias = b.Initializer("head.bias", head.Parameters.Value("bias"), head.OutputSize);
         string projected = b.Node("MatMul", [y, wt], "head_matmul");
-        string logits = b.Node("Add", [projected, bias], "logits");
-        string probabilities = b.Node("Sigmoid", [logits], "probabilities");
-        string[] keys = ["steps", "batch", MusicModel.Keys.ToString()];
+        string logits = b.Node("Add", [projected, bias], o.BatchFirst ? "logits_time_major" : "logits");
+        string probabilities = b.Node("Sigmoid", [logits], o.BatchFirst ? "probabilities_time_major" : "probabilities");
+        if (o.BatchFirst)
+        {
+            probabilities = b.Node("Transpose", [probabilities], "probabilities", ("perm", new long[] { 1, 0, 2 }));
+            logits = b.Node("Transpose", [logits], "logits", ("perm", new long[] { 1, 0, 2 }));
+        }
+        string[] keys = o.BatchFirst ? ["batch", "steps", head.OutputSize.ToString()] : ["steps", "batch", head.OutputSize.ToString()];
         b.Output(probabilities, keys);
         b.Output(logits, keys);
         b.Output(b.Rename(hn, "h_n"), [(o.NumLayers * o.Directions).ToString(), "batch", o.HiddenSize.ToString()]);
         if (cn is not null) b.Output(b.Rename(cn, "c_n"), [(o.NumLayers * o.Directions).ToString(), "batch", o.HiddenSize.ToString()]);
-        return b.Build($"Gated {model}");
+        return b.Build(doc);
     }
 
     /// <summary>Collects nodes, initializers, inputs and outputs of one graph; names values uniquely.</summary>

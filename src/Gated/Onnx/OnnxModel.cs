@@ -209,10 +209,39 @@ public sealed class OnnxModel
     public IReadOnlyList<SafetensorsTensor> Run(IEnumerable<SafetensorsTensor> inputs, bool doublePrecision = false)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        return doublePrecision ? RunTensors<double>(inputs) : RunTensors<float>(inputs);
+        return doublePrecision ? RunTensors<double>(inputs, declaredTypes: true) : RunTensors<float>(inputs, declaredTypes: true);
     }
 
-    private List<SafetensorsTensor> RunTensors<T>(IEnumerable<SafetensorsTensor> inputs) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// As <see cref="Run(IEnumerable{SafetensorsTensor}, bool)"/>, but every floating-point output is written in
+    /// the precision of the run (F64 when <paramref name="doublePrecision"/>, else F32) whatever the graph declares
+    /// (<c>gated run</c>: the computation, and its results, are in the inputs' dtype).
+    /// </summary>
+    internal IReadOnlyList<SafetensorsTensor> RunInPrecision(IEnumerable<SafetensorsTensor> inputs, bool doublePrecision)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        return doublePrecision ? RunTensors<double>(inputs, declaredTypes: false) : RunTensors<float>(inputs, declaredTypes: false);
+    }
+
+    /// <summary>Whether an initializer or a Constant node holds float64 data (the model's weights are then float64).</summary>
+    internal bool HoldsFloat64 =>
+        initializers.Values.Any(c => c.ElementType == (int)DataType.Double)
+        || nodes.Any(n => n.OpType == "Constant" && n.Has("value") && n.Tensor("value")!.ElementType == (int)DataType.Double);
+
+    /// <summary>The nodes in graph order (for the importer that maps a graph to a Gated layer).</summary>
+    internal IReadOnlyList<OnnxNode> Nodes => nodes;
+
+    /// <summary>The constant an initializer holds, else null.</summary>
+    internal OnnxConstant? Initializer(string name) => initializers.GetValueOrDefault(name);
+
+    /// <summary>
+    /// Every value of the graph (initializers, inputs, each node's outputs) after a run on <paramref name="given"/>,
+    /// for the importer's probes. Inputs are checked as in <see cref="Run{T}(IReadOnlyDictionary{string, Tensor{T}})"/>.
+    /// </summary>
+    internal Dictionary<string, OnnxValue<T>> EvaluateAll<T>(Dictionary<string, OnnxValue<T>> given) where T : unmanaged, IFloatingPointIeee754<T> =>
+        EvaluateValues(given);
+
+    private List<SafetensorsTensor> RunTensors<T>(IEnumerable<SafetensorsTensor> inputs, bool declaredTypes) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var values = new Dictionary<string, OnnxValue<T>>(StringComparer.Ordinal);
         foreach (var t in inputs)
@@ -227,7 +256,7 @@ public sealed class OnnxModel
         foreach (var (name, v) in Evaluate(values))
         {
             if (v.Ints is not null) list.Add(SafetensorsTensor.FromArray(name, v.Ints, v.Shape));
-            else if (v.ElementType == (int)DataType.Double) list.Add(SafetensorsTensor.FromArray(name, [.. v.Floats!.Select(double.CreateChecked)], v.Shape));
+            else if (declaredTypes ? v.ElementType == (int)DataType.Double : typeof(T) == typeof(double)) list.Add(SafetensorsTensor.FromArray(name, [.. v.Floats!.Select(double.CreateChecked)], v.Shape));
             else list.Add(SafetensorsTensor.FromArray(name, [.. v.Floats!.Select(float.CreateChecked)], v.Shape));
         }
         return list;
@@ -242,6 +271,12 @@ public sealed class OnnxModel
     }
 
     private List<(string Name, OnnxValue<T> Value)> Evaluate<T>(Dictionary<string, OnnxValue<T>> given) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var env = EvaluateValues(given);
+        return [.. Outputs.Select(o => (o.Name, env[o.Name]))];
+    }
+
+    private Dictionary<string, OnnxValue<T>> EvaluateValues<T>(Dictionary<string, OnnxValue<T>> given) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var env = new Dictionary<string, OnnxValue<T>>(StringComparer.Ordinal);
         foreach (var (name, c) in initializers) env[name] = c.ToValue<T>();
@@ -273,7 +308,7 @@ public sealed class OnnxModel
                 }
             }
         }
-        return [.. Outputs.Select(o => (o.Name, env[o.Name]))];
+        return env;
     }
 
     private static (OnnxValueInfo Info, int Type, int?[]? Shape) Describe(ValueInfoProto vi, string? source, string what)

@@ -187,16 +187,19 @@ internal static class OnnxRecurrent
         if (yc is not null) result.CellState!.Data.CopyTo(yc, 0);
     }
 
-    /// <summary>Copies ONNX W (D, G·H, I), R (D, G·H, H), B (D, 2·G·H) into a one-layer Gated stack, reordering the gate blocks.</summary>
-    private static void CopyWeights<T>(RecurrentLayer<T> layer, T[] w, T[] r, T[]? b) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// Copies ONNX W (D, G·H, I_k), R (D, G·H, H), B (D, 2·G·H) into layer <paramref name="layerIndex"/> of a Gated
+    /// stack, reordering the gate blocks (I_k is the stack's input size for layer 0, D·H above).
+    /// </summary>
+    internal static void CopyWeights<T>(RecurrentLayer<T> layer, T[] w, T[] r, T[]? b, int layerIndex = 0) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var o = layer.Options;
-        int h = o.HiddenSize, i = o.InputSize, g = o.GateCount, gh = g * h;
+        int h = o.HiddenSize, i = layerIndex == 0 ? o.InputSize : o.OutputSize, g = o.GateCount, gh = g * h;
         int[] source = GatedFromOnnx(o.Cell);
         var p = layer.Parameters;
         for (int dir = 0; dir < o.Directions; dir++)
         {
-            string suffix = RecurrentLayer<T>.Suffix(0, dir);
+            string suffix = RecurrentLayer<T>.Suffix(layerIndex, dir);
             Span<T> wih = p.Value("weight_ih" + suffix), whh = p.Value("weight_hh" + suffix);
             for (int j = 0; j < g; j++)
             {

@@ -81,7 +81,8 @@ public sealed class ModelFileTests
         Assert.Contains("not a model", Assert.Throws<GatedFormatException>(() => ModelFile.Detect(data)).Message);
         var checkpoint = Reread(new SafetensorsFile([SafetensorsTensor.FromArray("x", new double[3])], [new("gated.format", "gated.something-else")]));
         Assert.Contains("a Gated file of kind 'gated.something-else', not a model", Assert.Throws<GatedFormatException>(() => ModelFile.Detect(checkpoint)).Message);
-        Assert.Contains("ONNX", Assert.Throws<GatedFormatException>(() => ModelFile.Load<float>("model.onnx")).Message);
+        Assert.Contains("not an ONNX model", Assert.Throws<GatedFormatException>(() => ModelFile.Load<float>(data, new ModelImportOptions { Format = ModelFormat.Onnx })).Message);
+        Assert.Throws<FileNotFoundException>(() => ModelFile.Load<float>("no-such-model.onnx"));
     }
 
     private static SafetensorsFile Reread(SafetensorsFile file)
