@@ -156,7 +156,9 @@ public static class MidiReader
         /// <summary>Reads the events of one track chunk, adding its notes; returns the tick where it ends.</summary>
         public long ReadTrack(int start, int end, int track, List<MidiNote> notes, ref double? tempo, long[] soundingSince, byte[] soundingVelocity)
         {
-            Array.Clear(soundingSince);
+            // soundingSince is all zero here: the last track that started a note cleared it on the way out.
+            // An empty track (a file may hold 65,535) then costs nothing beyond its header.
+            bool anyNoteOn = false;
             long tick = 0;
             int status = 0;
             int p = start;
@@ -222,13 +224,19 @@ public static class MidiReader
                     {
                         soundingSince[slot] = tick + 1;
                         soundingVelocity[slot] = (byte)data2;
+                        anyNoteOn = true;
                     }
                 }
             }
 
-            for (int slot = 0; slot < soundingSince.Length; slot++)
-                if (soundingSince[slot] != 0)
-                    notes.Add(new MidiNote(slot % 128, soundingSince[slot] - 1, tick, soundingVelocity[slot], slot / 128, track));
+            if (anyNoteOn)
+            {
+                // Notes still sounding at the end of the track end there.
+                for (int slot = 0; slot < soundingSince.Length; slot++)
+                    if (soundingSince[slot] != 0)
+                        notes.Add(new MidiNote(slot % 128, soundingSince[slot] - 1, tick, soundingVelocity[slot], slot / 128, track));
+                Array.Clear(soundingSince);
+            }
             return tick;
         }
 
