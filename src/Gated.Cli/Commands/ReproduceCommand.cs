@@ -41,7 +41,7 @@ internal static class ReproduceCommand
         seconds.Validators.Add(r => { if (CommonOptions.TryGetValue(r, out double? v) && v is double s && !(s > 0 && double.IsFinite(s))) r.AddError($"--seconds-per-run must be a positive number, got {CommonOptions.Invariant(s)}."); });
         var epochs = new Option<int?>("--epochs-per-run") { Description = "Epoch budget of each training run (default per data set: jsb 200, nottingham 150, musedata 120, piano-midi 150; quick 40)." };
         epochs.Validators.Add(r => { if (CommonOptions.TryGetValue(r, out int? v) && v is int e && e < 1) r.AddError($"--epochs-per-run must be a positive integer, got {e}."); });
-        var truncate = new Option<int?>("--truncate") { Description = $"Truncated BPTT window in steps, the state carried across windows (default {Reproduction.DefaultTruncateSteps}; 0 for full BPTT).", HelpName = "N" };
+        var truncate = new Option<int?>("--truncate") { Description = "Truncated BPTT window in steps for every data set, the state carried across windows; 0 for full BPTT (default: 100 on musedata and piano-midi, full BPTT on jsb and nottingham).", HelpName = "N" };
         truncate.Validators.Add(r => { if (CommonOptions.TryGetValue(r, out int? v) && v is int t && t < 0) r.AddError($"--truncate must be 0 (full BPTT) or a positive number of steps, got {t}."); });
         var jobs = new Option<int>("--jobs") { Description = "Training runs at a time, each on one thread (default: 2, or 1 on a 1-core machine).", DefaultValueFactory = _ => Math.Min(2, Environment.ProcessorCount) };
         jobs.Validators.Add(r => { if (CommonOptions.TryGetValue(r, out int j) && j is < 1 or > 64) r.AddError($"--jobs must be in 1..64, got {j}."); });
@@ -68,7 +68,7 @@ internal static class ReproduceCommand
                 PaperProtocol = parse.GetValue(paper),
                 SecondsPerRun = parse.GetValue(seconds),
                 EpochsPerRun = parse.GetValue(epochs),
-                TruncateSteps = parse.GetValue(truncate) is int window ? (window == 0 ? null : window) : Reproduction.DefaultTruncateSteps,
+                TruncateSteps = parse.GetValue(truncate),
                 Jobs = parse.GetValue(jobs),
                 Seed = parse.GetValue(seed),
                 OutputDirectory = parse.GetValue(output)!,

@@ -34,8 +34,11 @@ public sealed record ReproductionOptions
     public double? SecondsPerRun { get; init; }
     /// <summary>Epochs per training run at most; null for each data set's default (<see cref="Reproduction.DefaultEpochs"/>).</summary>
     public int? EpochsPerRun { get; init; }
-    /// <summary>Truncated BPTT window in steps, the state carried across windows; null for full BPTT. Default 100.</summary>
-    public int? TruncateSteps { get; init; } = Reproduction.DefaultTruncateSteps;
+    /// <summary>
+    /// Truncated BPTT window in steps for every data set, the state carried across windows; 0 for full
+    /// BPTT everywhere; null (the default) for each data set's own (<see cref="Reproduction.DefaultTruncateSteps"/>).
+    /// </summary>
+    public int? TruncateSteps { get; init; }
     /// <summary>Training runs at a time, each on one thread. Default min(2, processor count).</summary>
     public int Jobs { get; init; } = Math.Min(2, Environment.ProcessorCount);
     /// <summary>The seed of every run (and of the learning-rate draws).</summary>
@@ -66,14 +69,24 @@ public sealed record ReproductionProgress(string DataSet, CellKind Cell, int Tri
 /// <summary>Runs the Chung et al. 2014 music experiment and writes its results.</summary>
 public static class Reproduction
 {
-    /// <summary>The truncated-BPTT window of the default protocol: 100 steps.</summary>
+    /// <summary>
+    /// The truncated-BPTT window of the default protocol for a data set: 100 steps on MuseData and
+    /// Piano-midi.de, whose pieces run to thousands of steps; full BPTT (null) on JSB Chorales and Nottingham.
+    /// </summary>
     /// <remarks>
-    /// With full BPTT over MuseData's and Piano-midi.de's long pieces (hundreds to thousands of steps)
-    /// the GRU stayed on the ≈ 11 nats plateau of predicting note frequencies alone (valid NLL 11.44
-    /// after 8 epochs on MuseData); with windows of 100 steps it reached 7.66, and 8.56 instead of
-    /// 11.32 on Piano-midi.de after 15 epochs (docs/training.md).
+    /// With full BPTT the GRU stayed on the ≈ 11 nats plateau of predicting note frequencies alone on
+    /// MuseData (valid NLL 11.44 after 8 epochs) and Piano-midi.de (11.32 after 15); with windows of 100
+    /// steps it reached 7.66 and 8.56. On Nottingham windows of 100 steps learn faster at first but end
+    /// worse than full BPTT (docs/training.md).
     /// </remarks>
-    public const int DefaultTruncateSteps = 100;
+    public static int? DefaultTruncateSteps(string dataSet) => dataSet is "musedata" or "piano-midi" ? 100 : null;
+
+    /// <summary>The window a run on <paramref name="dataSet"/> uses under <paramref name="options"/>: null for full BPTT.</summary>
+    public static int? TruncateSteps(ReproductionOptions options, string dataSet)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options.TruncateSteps switch { null => DefaultTruncateSteps(dataSet), 0 => null, int k => k };
+    }
 
     /// <summary>
     /// The epoch budget of a run on a data set: JSB Chorales 200, Nottingham 150, MuseData 120,
@@ -99,7 +112,7 @@ public static class Reproduction
         ArgumentNullException.ThrowIfNull(options);
         if (options.Trials < 1) throw new ArgumentException($"Trials must be ≥ 1, got {options.Trials}.", nameof(options));
         if (options.Jobs < 1) throw new ArgumentException($"Jobs must be ≥ 1, got {options.Jobs}.", nameof(options));
-        if (options.TruncateSteps is int k && k < 1) throw new ArgumentException($"TruncateSteps must be ≥ 1, got {k}.", nameof(options));
+        if (options.TruncateSteps is int k && k < 0) throw new ArgumentException($"TruncateSteps must be ≥ 0, got {k}.", nameof(options));
         double seconds = options.SecondsPerRun ?? (options.Quick ? 30 : 600);
         var wall = Stopwatch.StartNew();
         var infos = options.DataSets.Select(n => PolyphonicDataSets.Find(n) ?? throw new ArgumentException($"Unknown data set '{n}'.", nameof(options))).ToList();
@@ -134,7 +147,7 @@ public static class Reproduction
                 double rate = rates[trial - 1];
                 var training = options.PaperProtocol
                     ? Chung2014.PaperProtocol(rate, options.Seed, seconds, Epochs(name))
-                    : Chung2014.Protocol(rate, options.Seed, seconds, Epochs(name), options.TruncateSteps);
+                    : Chung2014.Protocol(rate, options.Seed, seconds, Epochs(name), TruncateSteps(options, name));
                 string runDirectory = Path.Combine(options.OutputDirectory, "runs", $"{name}-{cell.ToString().ToLowerInvariant()}-{trial}");
                 int t = trial;
                 var trainingProgress = progress is null ? null : new Inline<TrainingProgress>(p => Report(new ReproductionProgress(name, cell, t, rates.Length, rate, p, null)));
@@ -203,7 +216,7 @@ public static class Reproduction
         {
             experiment = "Chung et al. 2014, Table 2 (polyphonic music)",
             command = options.CommandLine,
-            protocol = options.PaperProtocol ? "paper: RMSProp, weight noise 0.075, clip 1, lr log-uniform in [e^-12, e^-6]" : $"gated: Adam, batch 4, {(options.TruncateSteps is int w ? $"truncated BPTT over {w} steps" : "full BPTT")}, clip 1, lr halved after 3 epochs without improvement, early stopping after 8",
+            protocol = options.PaperProtocol ? "paper: RMSProp, weight noise 0.075, clip 1, lr log-uniform in [e^-12, e^-6]" : $"gated: Adam, batch 4, BPTT {Windows(rows, options)}, clip 1, lr halved after 3 epochs without improvement, early stopping after 8",
             jobs = options.Jobs,
             wall_seconds = wallSeconds,
             nll = "negative log-likelihood in nats per predicted time step: the sum over a split of -log p(x_{t+1} | x_{<=t}) over the 88 keys, divided by the number of predicted steps (each sequence of T steps predicts T-1)",
@@ -228,7 +241,7 @@ public static class Reproduction
         md.AppendLine("NLL is in nats per predicted time step: the sum over a split of −log p(x_{t+1} | x_{≤t}) over the 88 keys, divided by the number of predicted steps (a sequence of T steps predicts T − 1). Train NLL is the best model evaluated on the training split (no dropout or noise). Lower is better; **bold** marks a test NLL at or below the paper's.").AppendLine();
         md.AppendLine(options.PaperProtocol
             ? "Protocol: the paper's — RMSProp, weight noise σ = 0.075, gradient norm clipped at 1, learning rates drawn log-uniformly in [e⁻¹², e⁻⁶], best on validation."
-            : $"Protocol: Adam, mini-batches of 4 sequences, {(options.TruncateSteps is int window ? $"truncated BPTT (an update every {window} steps, the state carried to the next window)" : "full BPTT")}, gradient norm clipped at 1, learning rate halved after 3 epochs without a better validation NLL, early stopping after 8, best validation epoch kept; {options.Trials} learning rate(s) per run; epoch budgets " +
+            : $"Protocol: Adam, mini-batches of 4 sequences, BPTT {Windows(rows, options)} (a truncated run updates after every window and carries the state into the next), gradient norm clipped at 1, learning rate halved after 3 epochs without a better validation NLL, early stopping after 8, best validation epoch kept; {options.Trials} learning rate(s) per run; epoch budgets " +
               string.Join(", ", rows.Select(r => r.DataSet).Distinct().Select(d => $"{d} {options.EpochsPerRun ?? DefaultEpochs(d, options.Quick)}")) + $", and at most {options.SecondsPerRun ?? (options.Quick ? 30 : 600):F0} s per run; {options.Jobs} run(s) at a time, each on one thread.").AppendLine();
         md.AppendLine("| data set | cell | units | params (ours / paper) | lr | best epoch / epochs | train NLL (paper) | valid NLL | test NLL (paper) | seconds |");
         md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -266,6 +279,18 @@ public static class Reproduction
             using var writer = new StreamWriter(s, new UTF8Encoding(false));
             writer.Write(md.ToString());
         });
+    }
+
+    /// <summary>"full on jsb, nottingham; truncated to 100 steps on musedata, piano-midi".</summary>
+    private static string Windows(IReadOnlyList<ReproductionRow> rows, ReproductionOptions options)
+    {
+        var sets = rows.Select(r => r.DataSet).Distinct().ToList();
+        var full = sets.Where(d => TruncateSteps(options, d) is null).ToList();
+        var parts = new List<string>();
+        if (full.Count > 0) parts.Add("full on " + string.Join(", ", full));
+        foreach (var group in sets.Where(d => TruncateSteps(options, d) is not null).GroupBy(d => TruncateSteps(options, d)!.Value))
+            parts.Add($"truncated to {group.Key} steps on {string.Join(", ", group)}");
+        return string.Join("; ", parts);
     }
 
     private static string CellName(CellKind cell) => cell switch { CellKind.Gru => "GRU", CellKind.Lstm => "LSTM", _ => "tanh" };
