@@ -82,7 +82,7 @@ internal static class ReportCommand
         }
         CommonOptions.Line($"[bold]Folder[/]    {contents.Folder}");
         foreach (var s in contents.Sections)
-            CommonOptions.Line($"[bold]Section[/]   {s.Title}{(s.Source is null ? "" : $" ({s.Source})")}: {s.Tables.Count} table(s), {s.Figures.Count} figure(s)");
+            CommonOptions.Line($"[bold]Section[/]   {s.Title}{(s.Source is null || s.Title.EndsWith(s.Source, StringComparison.Ordinal) ? "" : $" ({s.Source})")}: {s.Tables.Count} table(s), {s.Figures.Count} figure(s)");
         if (contents.Samples.Count > 0) CommonOptions.Line($"[bold]Samples[/]   {string.Join(", ", contents.Samples.Select(s => s.Name))}");
         if (contents.GatePages.Count > 0) CommonOptions.Line($"[bold]Gates[/]     {string.Join(", ", contents.GatePages.Select(p => p.Name))}");
         foreach (string n in contents.Notes) CommonOptions.Line($"[grey]Note      {n}[/]");

@@ -127,7 +127,7 @@ public static class RunReport
                 }
                 bool hasRun = RunFolderFiles(runFolder).Count > 0;
                 if (hasRun) runFolders.Add(runFolder);
-                sections.Add(TrainingSection(Path.GetFileName(model), Rel(model), file, hasRun ? runFolder : null, Rel, notes));
+                sections.Add(TrainingSection("Training run " + Path.GetFileName(model), Rel(model), file, hasRun ? runFolder : null, Rel, notes));
             }
             catch (Exception ex) when (ex is GatedFormatException or IOException or UnauthorizedAccessException)
             {
@@ -618,7 +618,7 @@ public static class RunReport
             foreach (var sample in contents.Samples)
             {
                 html.Append("<h3>").Append(E(sample.Name)).Append("</h3>\n<p>")
-                    .Append(sample.Notes.ToString("N0", Inv)).Append(" notes, ").Append(sample.Quarters.ToString("0.#", Inv)).Append(" quarter notes");
+                    .Append(sample.Notes.ToString("N0", Inv)).Append(" notes in the MIDI file (a held note counts once), ").Append(sample.Quarters.ToString("0.#", Inv)).Append(" quarter notes");
                 if (sample.TempoBpm is double bpm) html.Append(" at ").Append(bpm.ToString("0.#", Inv)).Append(" bpm");
                 html.Append(". <a download=\"").Append(E(sample.Name)).Append("\" href=\"data:audio/midi;base64,").Append(Convert.ToBase64String(sample.Midi))
                     .Append("\">Save ").Append(E(sample.Name)).Append("</a> (").Append(sample.Midi.Length.ToString("N0", Inv)).Append(" bytes).</p>\n");
