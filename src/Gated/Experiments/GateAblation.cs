@@ -426,33 +426,41 @@ public static class GateAblation
         AtomicFile.Write(Path.Combine(options.OutputDirectory, stem + ".json"), s =>
             JsonSerializer.Serialize(s, json, new JsonSerializerOptions { WriteIndented = true }));
 
-        // Curves: validation NLL per epoch, one colour per variant, every seed drawn (further seeds without a legend entry).
+        // Curves: validation NLL per epoch, one colour per variant, every seed drawn (further seeds without a legend entry);
+        // a second chart of each data set starts at 30 % of the longest run, where the first epochs no longer squeeze the scale.
         var charts = new List<string>();
         string[] palette = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#b8a800"];
         foreach (var group in result.Summaries.GroupBy(s => s.DataSet))
         {
-            var chart = new LineChart
+            var runsOfSet = result.Runs.Where(r => r.DataSet == group.Key).ToList();
+            int longest = runsOfSet.Max(r => r.History.Count);
+            int from = Math.Max(2, (int)Math.Ceiling(longest * 0.3));
+            foreach (var (suffix, first) in new[] { ("", 1), ("-end", from) })
             {
-                Title = $"{group.Key}: validation NLL per epoch, {options.ParameterBudget:N0}-parameter budget" + (seeds.Length > 1 ? $", {seeds.Length} seeds each" : ""),
-                XLabel = "epoch",
-                YLabel = "validation NLL per time step (nats)",
-                Width = 900,
-                Height = 520,
-            };
-            foreach (var s in group)
-            {
-                string color = palette[IndexOf(s.Variant) % palette.Length];
-                string? dash = s.Variant.Name == "gru-take-candidate" ? "7 4" : null;
-                bool first = true;
-                foreach (var r in result.Runs.Where(r => r.DataSet == s.DataSet && r.Variant == s.Variant.Name))
+                if (suffix.Length > 0 && longest < 6) continue;
+                var chart = new LineChart
                 {
-                    chart.AddSeries(first ? $"{s.Variant.Label} (H = {s.HiddenSize})" : "", r.History.Select(h => ((double)h.Epoch, h.ValidNll)), color, dash);
-                    first = false;
+                    Title = first == 1 ? $"{group.Key}: validation NLL per epoch" : $"{group.Key}: validation NLL from epoch {first}",
+                    XLabel = "epoch",
+                    YLabel = "validation NLL per time step (nats)",
+                    Width = 900,
+                    Height = 520,
+                };
+                foreach (var s in group)
+                {
+                    string color = palette[IndexOf(s.Variant) % palette.Length];
+                    string? dash = s.Variant.Name == "gru-take-candidate" ? "7 4" : null;
+                    bool named = false;
+                    foreach (var r in runsOfSet.Where(r => r.Variant == s.Variant.Name))
+                    {
+                        chart.AddSeries(named ? "" : $"{s.Variant.Label} (H = {s.HiddenSize})", r.History.Where(h => h.Epoch >= first).Select(h => ((double)h.Epoch, h.ValidNll)), color, dash);
+                        named = true;
+                    }
                 }
+                string file = $"{stem}-{group.Key}{suffix}.svg";
+                chart.WriteFile(Path.Combine(options.OutputDirectory, file));
+                charts.Add(file);
             }
-            string file = $"{stem}-{group.Key}.svg";
-            chart.WriteFile(Path.Combine(options.OutputDirectory, file));
-            charts.Add(file);
         }
 
         var md = new StringBuilder();
@@ -486,7 +494,7 @@ public static class GateAblation
         md.AppendLine().AppendLine("## What the numbers show").AppendLine();
         foreach (string p in result.Findings) md.AppendLine(p).AppendLine();
         md.AppendLine("## Learning curves").AppendLine();
-        md.AppendLine("Validation NLL after each epoch; one colour per variant, one line per seed (TakeCandidate dashed).").AppendLine();
+        md.AppendLine("Validation NLL after each epoch; one colour per variant, one line per seed (TakeCandidate dashed). The second chart of each data set leaves out the first 30 % of the epochs, so the end of training is readable.").AppendLine();
         foreach (string file in charts) md.AppendLine(inv, $"![{file}]({file})");
         AtomicFile.Write(Path.Combine(options.OutputDirectory, stem + ".md"), s =>
         {
