@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
 using System.Text.RegularExpressions;
 using Gated.Cli.Commands;
 
@@ -17,10 +18,14 @@ root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(ExplainCommand.Create());
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(ConvertCommand.Create());
+root.Subcommands.Add(ReportCommand.Create());
 
 ParseResult parse = root.Parse(args);
 CommonOptions.Verbose = parse.GetValue(verbose);
-string commandName = parse.CommandResult.Command == root ? "gated" : "gated " + parse.CommandResult.Command.Name;
+// The full command path ("gated reproduce gates"), for messages.
+var path = new List<string>();
+for (SymbolResult? r = parse.CommandResult; r is CommandResult c && c.Command != root; r = r.Parent) path.Insert(0, c.Command.Name);
+string commandName = string.Join(' ', ["gated", .. path]);
 if (parse.Errors.Count > 0 && parse.Action is ParseErrorAction)
 {
     // One line naming the problem, instead of the error list followed by the whole help text.

@@ -10,19 +10,21 @@ using Spectre.Console;
 namespace Gated.Cli.Commands;
 
 /// <summary>
-/// <c>gated reproduce chung2014</c>: the project's main job. Trains the tanh RNN, GRU and LSTM of Chung
+/// <c>gated reproduce chung2014</c>: the project's main job (and the parent <c>reproduce</c> command). Trains the tanh RNN, GRU and LSTM of Chung
 /// et al. 2014 on the four polyphonic-music data sets and writes results/chung2014.md, .json and
 /// learning curves. The work is <see cref="Reproduction.Run"/>; this class parses and prints.
 /// </summary>
 internal static class ReproduceCommand
 {
-    public static Command Create()
+    /// <summary><c>gated reproduce</c> with one subcommand per experiment: <c>chung2014</c> and <c>gates</c>.</summary>
+    public static Command Create() => new("reproduce", "Reproduce an experiment and write its results (markdown, JSON, SVG curves): chung2014 = Chung et al. 2014, Table 2; gates = the gate ablation.")
     {
-        var experiment = new Argument<string>("experiment") { Description = "The experiment to reproduce: chung2014." };
-        experiment.Validators.Add(r =>
-        {
-            if (r.Tokens.Count == 1 && r.Tokens[0].Value != "chung2014") r.AddError($"unknown experiment '{r.Tokens[0].Value}'; known: chung2014.");
-        });
+        CreateChung2014(),
+        ReproduceGatesCommand.Create(),
+    };
+
+    private static Command CreateChung2014()
+    {
         var dataSets = new Option<string[]>("--datasets") { Description = "Data sets: jsb, nottingham, musedata, piano-midi (default all).", AllowMultipleArgumentsPerToken = true };
         dataSets.Validators.Add(r =>
         {
@@ -50,9 +52,9 @@ internal static class ReproduceCommand
         var resume = new Option<bool>("--resume") { Description = "Continue runs from their checkpoints in DIR/runs." };
         var json = new Option<bool>("--json") { Description = "Print the result rows as one JSON document on stdout." };
 
-        var command = new Command("reproduce", "Reproduce a published experiment: chung2014 = Chung et al. 2014, Table 2 (tanh RNN, GRU, LSTM on four polyphonic-music data sets).")
+        var command = new Command("chung2014", "Chung et al. 2014, Table 2: tanh RNN, GRU and LSTM on four polyphonic-music data sets; writes chung2014.md, .json and learning curves.")
         {
-            experiment, dataSets, cells, trials, quick, paper, seconds, epochs, truncate, jobs, seed, output, resume, json,
+            dataSets, cells, trials, quick, paper, seconds, epochs, truncate, jobs, seed, output, resume, json,
         };
         command.SetAction((parse, cancellationToken) =>
         {

@@ -32,7 +32,7 @@ public sealed class LineChart : Plot
     public List<ReferenceLine> ReferenceLines { get; } = [];
 
     /// <summary>Adds a series of (x, y) points.</summary>
-    /// <param name="name">The legend entry.</param>
+    /// <param name="name">The legend entry; an empty name gives none (e.g. for further runs drawn in the colour of a named one).</param>
     /// <param name="points">The points.</param>
     /// <param name="color">The colour, or null for the next palette colour.</param>
     /// <param name="dash">An SVG dash pattern, or null for a solid line.</param>
@@ -108,7 +108,7 @@ public sealed class LineChart : Plot
         // Legend entries: series, then reference lines.
         var legend = new List<(string Text, string Color, string? Dash, bool Reference)>();
         for (int i = 0; i < Series.Count; i++)
-            legend.Add((Series[i].Name ?? "", SeriesColor(i), Series[i].Dash, false));
+            if (!string.IsNullOrEmpty(Series[i].Name)) legend.Add((Series[i].Name, SeriesColor(i), Series[i].Dash, false));
         foreach (ReferenceLine r in ReferenceLines)
             legend.Add((r.Label ?? "", r.Color ?? "#555555", "6 4", true));
         double legendRow = fs * 1.6;

@@ -1,7 +1,7 @@
 namespace Gated.Plots;
 
 /// <summary>A named series of (x, y) points for a <see cref="LineChart"/>, drawn as a line in point order.</summary>
-/// <param name="Name">The legend entry.</param>
+/// <param name="Name">The legend entry; empty for none.</param>
 /// <param name="Points">The points; a point with a non-finite coordinate (or x ≤ 0 on a logarithmic x axis) is
 /// skipped and breaks the line.</param>
 /// <param name="Color">The colour as an SVG colour string, or null for the next colour of the palette.</param>

@@ -305,7 +305,7 @@ public sealed class GateInspectorTests
     }
 
     /// <summary>The size of an 8-bit RGB(A) PNG and the number of distinct colours in a sample of its decoded rows.</summary>
-    private static (int Width, int Height, int Distinct) PngStats(string path)
+    internal static (int Width, int Height, int Distinct) PngStats(string path)
     {
         byte[] bytes = File.ReadAllBytes(path);
         Assert.Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }, bytes[..8]);
