@@ -165,7 +165,7 @@ internal static class Gemm
             var job = forThisThread ??= new DotJob<T>();
             job.m = m; job.n = n; job.k = k; job.lda = lda; job.ldb = ldb; job.ldc = ldc;
             job.a = a; job.b = b; job.c = c; job.accumulate = accumulate;
-            WorkerPool.Run(job, Math.Min(ComputeThreads.Count, n));
+            WorkerPool.Run(job, Math.Min(ComputeThreads.Count, n), (long)m * n * k);
             job.a = job.b = job.c = null;
         }
 

@@ -84,7 +84,7 @@ internal static unsafe class PackedGemm
             parts = Math.Min(threads, job.SplitColumns ? panels : microPanels);
         }
         if (parts <= 1) job.Execute(0, 1);
-        else WorkerPool.Run(job, parts);
+        else WorkerPool.Run(job, parts, (long)m * n * k);
         job.Clear();
     }
 
