@@ -56,15 +56,10 @@ internal static class WorkerPool
     private static int generation;
     private static int pending;
 
-    // A job this large (multiply-adds) is worth waking a sleeping worker for: waking costs tens to
-    // hundreds of microseconds on a virtual machine, more than a smaller job saves.
-    private const long WakeWorthyWork = 1L << 24;
-
     /// <summary>
     /// Runs <paramref name="job"/> as <paramref name="parts"/> parts (part 0 on the calling thread) and
-    /// returns when all are done. <paramref name="work"/> (multiply-adds) decides whether a sleeping worker is
-    /// worth waking: if it is not, the job runs alone and the workers are nudged awake, so that the next job
-    /// (the next time step's product, typically) finds them spinning. Results are the same either way.
+    /// returns when all are done. Callers size jobs so that waking a sleeping worker pays
+    /// (<paramref name="work"/>, in multiply-adds, is kept for that decision). Results are the same either way.
     /// </summary>
     public static void Run(IParallelJob job, int parts, long work)
     {
@@ -76,23 +71,6 @@ internal static class WorkerPool
         try
         {
             EnsureWorkers(parts - 1);
-            if (work < WakeWorthyWork)
-            {
-                bool asleep = false;
-                for (int w = 0; w < parts - 1; w++)
-                {
-                    if (Volatile.Read(ref workers[w].Sleeping) != 0)
-                    {
-                        asleep = true;
-                        workers[w].Wake.Set(); // no job: it wakes, finds none and spins for the next one
-                    }
-                }
-                if (asleep)
-                {
-                    RunAlone(job, parts);
-                    return;
-                }
-            }
             currentJob = job;
             currentParts = parts;
             Volatile.Write(ref pending, parts - 1);
@@ -148,14 +126,12 @@ internal static class WorkerPool
     {
         public readonly ManualResetEventSlim Wake = new(false, spinCount: 1);
         public Exception? Error;
-        public int Sleeping = 1; // 1 while blocked on Wake (and before the thread first runs)
 
         public void Loop()
         {
             // The generation when the worker was made, before the job that needed it was published:
             // reading it here instead would miss that job if the thread starts late.
             int seen = startGeneration;
-            Volatile.Write(ref Sleeping, 0);
             while (true)
             {
                 long start = Stopwatch.GetTimestamp();
@@ -166,10 +142,8 @@ internal static class WorkerPool
                     {
                         // The caller bumps the generation before it sets the event, so a job that arrives
                         // between Reset and the check is seen by the check.
-                        Volatile.Write(ref Sleeping, 1);
                         Wake.Wait();
                         Wake.Reset();
-                        Volatile.Write(ref Sleeping, 0);
                         start = Stopwatch.GetTimestamp();
                         continue;
                     }

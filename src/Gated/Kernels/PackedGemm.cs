@@ -39,8 +39,11 @@ internal static unsafe class PackedGemm
     /// <summary>MR: rows of the micro-kernel's tile.</summary>
     public const int MicroRows = 6;
 
-    // Below this many multiply-adds a product runs on one thread.
-    private const long ParallelThreshold = 1 << 18;
+    // Below this many multiply-adds a product runs on one thread: a worker that went to sleep between
+    // products takes up to hundreds of microseconds to wake on a virtual machine, more than splitting a
+    // smaller product saves (chung-music's 2.4M-multiply-add input projection ran slower on 2 threads).
+    // A time step's product of the medium workload (6.3M) is split.
+    private const long ParallelThreshold = 1 << 22;
 
     /// <summary>True when the packed path runs here: 256-bit vectors with hardware FMA.</summary>
     public static bool IsSupported => Vector256.IsHardwareAccelerated && Fma.IsSupported;
