@@ -224,24 +224,8 @@ public sealed class RunReportTests : IDisposable
         string page = Path.Combine(dir, "report.html"), png = Path.Combine(dir, "report.png");
         File.WriteAllText(page, RunReport.RenderHtml(contents, "Chromium check"), new UTF8Encoding(false));
 
-        var start = new ProcessStartInfo(ChromiumFactAttribute.Executable!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string arg in new[]
-        {
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--user-data-dir=" + Path.Combine(dir, "profile"),
-            "--virtual-time-budget=5000", "--window-size=1200,2400", "--screenshot=" + png, new Uri(page).AbsoluteUri,
-        })
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(120)))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail("chromium did not finish in 120 s.");
-        }
-        process.WaitForExit();
-        Assert.True(File.Exists(png), $"no screenshot; exit {process.ExitCode}\n{stdout.Result}\n{stderr.Result}");
+        var (exitCode, stdout, stderr) = HeadlessChromium.Screenshot(ChromiumFactAttribute.Executable!, page, png, Path.Combine(dir, "profile"), 1200, 2400, "--virtual-time-budget=5000");
+        Assert.True(File.Exists(png), $"no screenshot; exit {exitCode}\n{stdout}\n{stderr}");
         long size = new FileInfo(png).Length;
         Assert.True(size > 20_000, $"the screenshot is only {size} bytes: a blank page?");
         var (width, height, distinct) = GateInspectorTests.PngStats(png);
