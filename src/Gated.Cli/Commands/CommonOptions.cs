@@ -18,6 +18,23 @@ namespace Gated.Cli.Commands;
 /// </summary>
 internal static class CommonOptions
 {
+    /// <summary>
+    /// The console that progress of a long command goes to: stderr under --json (stdout holds the JSON), else
+    /// stdout; colour and markup only on a terminal. Also says whether that stream is redirected.
+    /// </summary>
+    public static (IAnsiConsole Console, bool Redirected) ProgressConsole(bool json)
+    {
+        var writer = json ? Console.Error : Console.Out;
+        bool redirected = json ? Console.IsErrorRedirected : Console.IsOutputRedirected;
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(writer),
+            Ansi = redirected ? AnsiSupport.No : AnsiSupport.Detect,
+            ColorSystem = redirected ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
+        });
+        return (console, redirected);
+    }
+
     /// <summary>The data set a command uses when <c>--data</c> is not given.</summary>
     public const string DefaultDataSet = "jsb";
 

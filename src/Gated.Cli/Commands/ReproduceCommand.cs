@@ -93,14 +93,7 @@ internal static class ReproduceCommand
     private static int Run(ReproductionOptions options, bool json, CancellationToken cancellationToken)
     {
         // Progress goes to stderr under --json; colour and markup only on a terminal.
-        var writer = json ? Console.Error : Console.Out;
-        bool redirected = json ? Console.IsErrorRedirected : Console.IsOutputRedirected;
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(writer),
-            Ansi = redirected ? AnsiSupport.No : AnsiSupport.Detect,
-            ColorSystem = redirected ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
-        });
+        var (console, _) = CommonOptions.ProgressConsole(json);
         return CommonOptions.Guard("reproduce", () =>
         {
             var progress = new Inline<ReproductionProgress>(p =>

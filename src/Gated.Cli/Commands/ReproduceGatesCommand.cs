@@ -73,14 +73,7 @@ internal static class ReproduceGatesCommand
     private static int Run(GateAblationOptions options, bool json, CancellationToken cancellationToken)
     {
         // Progress goes to stderr under --json; colour and markup only on a terminal.
-        var writer = json ? Console.Error : Console.Out;
-        bool redirected = json ? Console.IsErrorRedirected : Console.IsOutputRedirected;
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(writer),
-            Ansi = redirected ? AnsiSupport.No : AnsiSupport.Detect,
-            ColorSystem = redirected ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
-        });
+        var (console, redirected) = CommonOptions.ProgressConsole(json);
         // Redirected output goes to a file or a pipe: one line per record, not wrapped at 80 columns.
         if (redirected) console.Profile.Width = 1000;
         var inv = CultureInfo.InvariantCulture;

@@ -131,30 +131,34 @@ internal static class OnnxRecurrent
             Bidirectional = spec.Directions == 2,
             Bias = hasBias ? BiasMode.InputAndHidden : BiasMode.None,
         };
-        switch (spec.Cell)
-        {
-            case CellKind.Gru:
-                o = o with { Gru = new GruOptions
-                {
-                    UpdateGate = UpdateGateConvention.KeepPrevious,
-                    Reset = spec.LinearBeforeReset ? ResetGatePosition.AfterProduct : ResetGatePosition.BeforeProduct,
-                    GateActivation = gated[0],
-                    CandidateActivation = gated[1],
-                } };
-                break;
-            case CellKind.Lstm:
-                o = o with { Lstm = new LstmOptions { GateActivation = gated[0], CellInputActivation = gated[1], CellOutputActivation = gated[2] } };
-                break;
-            default:
-                if (gated[0].Kind is not (ActivationKind.Tanh or ActivationKind.Relu)) return false;
-                o = o with { RnnNonlinearity = gated[0] };
-                break;
-        }
+        if (WithCellOptions(o, spec.Cell, spec.LinearBeforeReset, gated) is not { } withCell) return false;
+        o = withCell;
         try { o.Validate(); }
         catch (ArgumentException) { return false; }
         options = o;
         return true;
     }
+
+    /// <summary>
+    /// <paramref name="options"/> with the cell's own options from an ONNX node: the GRU keeps the previous state
+    /// (ONNX's convention) and applies the reset after the product when <c>linear_before_reset</c> is set; the
+    /// gate and candidate/cell activations in ONNX's order. Null for an RNN whose activation is neither tanh nor ReLU.
+    /// </summary>
+    internal static RecurrentOptions? WithCellOptions(RecurrentOptions options, CellKind cell, bool linearBeforeReset, Activation[] gated) => cell switch
+    {
+        CellKind.Gru => options with
+        {
+            Gru = new GruOptions
+            {
+                UpdateGate = UpdateGateConvention.KeepPrevious,
+                Reset = linearBeforeReset ? ResetGatePosition.AfterProduct : ResetGatePosition.BeforeProduct,
+                GateActivation = gated[0],
+                CandidateActivation = gated[1],
+            },
+        },
+        CellKind.Lstm => options with { Lstm = new LstmOptions { GateActivation = gated[0], CellInputActivation = gated[1], CellOutputActivation = gated[2] } },
+        _ => gated[0].Kind is ActivationKind.Tanh or ActivationKind.Relu ? options with { RnnNonlinearity = gated[0] } : null,
+    };
 
     private static void RunGated<T>(OnnxRecurrentSpec spec, RecurrentOptions options, OnnxValue<T> w, OnnxValue<T> r, OnnxValue<T>? b,
         T[] x, T[]? h0, T[]? c0, int[] lengths, int steps, int batch, int h, T[] y, T[] yh, T[]? yc) where T : unmanaged, IFloatingPointIeee754<T>

@@ -240,26 +240,8 @@ internal static class OnnxStackReader
             Bidirectional = d == 2,
             Bias = b[0] is null ? BiasMode.None : BiasMode.InputAndHidden,
         };
-        switch (cell)
-        {
-            case CellKind.Gru:
-                o = o with { Gru = new GruOptions
-                {
-                    UpdateGate = UpdateGateConvention.KeepPrevious,
-                    Reset = first.LinearBeforeReset ? ResetGatePosition.AfterProduct : ResetGatePosition.BeforeProduct,
-                    GateActivation = gated[0],
-                    CandidateActivation = gated[1],
-                } };
-                break;
-            case CellKind.Lstm:
-                o = o with { Lstm = new LstmOptions { GateActivation = gated[0], CellInputActivation = gated[1], CellOutputActivation = gated[2] } };
-                break;
-            default:
-                if (gated[0].Kind is not (ActivationKind.Tanh or ActivationKind.Relu))
-                    throw Fail($"{recurrent[0].Label} is an RNN with the activation {activations[0]}; Gated's RNN uses tanh or ReLU.");
-                o = o with { RnnNonlinearity = gated[0] };
-                break;
-        }
+        o = OnnxRecurrent.WithCellOptions(o, cell, first.LinearBeforeReset, gated)
+            ?? throw Fail($"{recurrent[0].Label} is an RNN with the activation {activations[0]}; Gated's RNN uses tanh or ReLU.");
         try { o.Validate(); }
         catch (ArgumentException ex) { throw Fail(ex.Message); }
 
