@@ -45,6 +45,10 @@ internal static class ReproduceCommand
         epochs.Validators.Add(r => { if (CommonOptions.TryGetValue(r, out int? v) && v is int e && e < 1) r.AddError($"--epochs-per-run must be a positive integer, got {e}."); });
         var truncate = new Option<int?>("--truncate") { Description = "Truncated BPTT window in steps for every data set, the state carried across windows; 0 for full BPTT (default: 100 on musedata and piano-midi, full BPTT on jsb and nottingham).", HelpName = "N" };
         truncate.Validators.Add(r => { if (CommonOptions.TryGetValue(r, out int? v) && v is int t && t < 0) r.AddError($"--truncate must be 0 (full BPTT) or a positive number of steps, got {t}."); });
+        var batchSize = new Option<int?>("--batch-size") { Description = "Sequences per mini-batch for every data set (default: 1 on jsb and nottingham, 4 on musedata and piano-midi).", HelpName = "N" };
+        batchSize.Validators.Add(r => { if (CommonOptions.TryGetValue(r, out int? v) && v is int b && b is < 1 or > 1_000_000) r.AddError($"--batch-size must be in 1..1000000, got {b}."); });
+        var weightNoise = new Option<double?>("--weight-noise") { Description = "Standard deviation of the Gaussian weight noise of every run; 0 for none (default 0.05; the paper used 0.075).", HelpName = "SIGMA" };
+        weightNoise.Validators.Add(r => { if (CommonOptions.TryGetValue(r, out double? v) && v is double w && !(w >= 0 && w <= 10)) r.AddError($"--weight-noise must be in [0, 10], got {CommonOptions.Invariant(w)}."); });
         var jobs = new Option<int>("--jobs") { Description = "Training runs at a time, each on one thread (default: 2, or 1 on a 1-core machine).", DefaultValueFactory = _ => Math.Min(2, Environment.ProcessorCount) };
         jobs.Validators.Add(r => { if (CommonOptions.TryGetValue(r, out int j) && j is < 1 or > 64) r.AddError($"--jobs must be in 1..64, got {j}."); });
         var seed = new Option<int>("--seed") { Description = "Seed of every run.", DefaultValueFactory = _ => 1 };
@@ -54,7 +58,7 @@ internal static class ReproduceCommand
 
         var command = new Command("chung2014", "Chung et al. 2014, Table 2: tanh RNN, GRU and LSTM on four polyphonic-music data sets; writes chung2014.md, .json and learning curves.")
         {
-            dataSets, cells, trials, quick, paper, seconds, epochs, truncate, jobs, seed, output, resume, json,
+            dataSets, cells, trials, quick, paper, seconds, epochs, truncate, batchSize, weightNoise, jobs, seed, output, resume, json,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -71,6 +75,8 @@ internal static class ReproduceCommand
                 SecondsPerRun = parse.GetValue(seconds),
                 EpochsPerRun = parse.GetValue(epochs),
                 TruncateSteps = parse.GetValue(truncate),
+                BatchSize = parse.GetValue(batchSize),
+                WeightNoise = parse.GetValue(weightNoise),
                 Jobs = parse.GetValue(jobs),
                 Seed = parse.GetValue(seed),
                 OutputDirectory = parse.GetValue(output)!,

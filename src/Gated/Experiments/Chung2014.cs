@@ -51,20 +51,25 @@ public static class Chung2014
 
     /// <summary>
     /// Gated's default protocol for a run: Adam with the global gradient norm clipped at 1 (as the
-    /// paper), a learning rate halved after 3 epochs without improvement, early stopping after 8,
-    /// the best validation epoch kept.
+    /// paper), Gaussian weight noise as the paper's regulariser (see <see cref="Reproduction.DefaultWeightNoise"/>),
+    /// a learning rate halved after 3 epochs without improvement, early stopping after 8, the best
+    /// validation epoch kept.
     /// </summary>
     /// <param name="learningRate">The initial learning rate.</param>
     /// <param name="seed">The run's seed.</param>
     /// <param name="maxSeconds">The run's time budget.</param>
     /// <param name="maxEpochs">The run's epoch budget.</param>
     /// <param name="truncateSteps">Truncated BPTT window (an update every that many steps, the state carried), or null for full BPTT.</param>
-    public static TrainingOptions Protocol(double learningRate, int seed, double? maxSeconds, int maxEpochs, int? truncateSteps = null) => new()
+    /// <param name="batchSize">Sequences per mini-batch.</param>
+    /// <param name="weightNoise">Standard deviation of the Gaussian noise added to the weights of each forward/backward pass; 0 for none.</param>
+    public static TrainingOptions Protocol(double learningRate, int seed, double? maxSeconds, int maxEpochs, int? truncateSteps = null,
+        int batchSize = 4, double weightNoise = 0) => new()
     {
         TruncateSteps = truncateSteps,
         Optimizer = OptimizerKind.Adam,
         LearningRate = learningRate,
-        BatchSize = 4,
+        BatchSize = batchSize,
+        WeightNoise = weightNoise,
         MaxGradientNorm = 1.0,
         MaxEpochs = maxEpochs,
         Patience = 8,
