@@ -135,6 +135,8 @@ public sealed class BadUseTests : IClassFixture<BadUseTests.Files>
         { "reproduce: a word for trials", 2, "Cannot parse argument 'x' for option '--trials' as an integer", ["reproduce", "chung2014", "--trials", "x"] },
         { "reproduce: zero trials", 2, "--trials must be in 1..1000, got 0", ["reproduce", "chung2014", "--trials", "0"] },
         { "reproduce: unknown data set", 2, "--datasets: unknown data set 'mnist'", ["reproduce", "chung2014", "--datasets", "mnist"] },
+        { "reproduce: zero batch size", 2, "--batch-size must be in 1..1000000, got 0", ["reproduce", "chung2014", "--batch-size", "0"] },
+        { "reproduce: negative weight noise", 2, "--weight-noise must be in [0, 10], got -1", ["reproduce", "chung2014", "--weight-noise", "-1"] },
         { "reproduce: negative seconds", 2, "--seconds-per-run must be a positive number, got -1", ["reproduce", "chung2014", "--seconds-per-run", "-1"] },
     };
 
