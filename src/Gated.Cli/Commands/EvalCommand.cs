@@ -65,6 +65,7 @@ internal static class EvalCommand
                 w.WriteString("model", modelFull);
                 w.WriteString("architecture", model.ToString());
                 w.WriteNumber("parameters", model.ParameterCount);
+                w.WriteString("output", model.Output.Name);
                 w.WriteString("data", dataSource);
                 w.WriteNumber("threshold", MusicModelMetrics.DefaultThreshold);
                 w.WriteStartArray("splits");
@@ -111,6 +112,8 @@ internal static class EvalCommand
         }
         AnsiConsole.Write(table);
         CommonOptions.Line($"[grey]NLL in nats per predicted step (summed over the 88 keys). Frame accuracy: TP/(TP+FP+FN) over all predicted steps, keys on when P ≥ {MusicModelMetrics.DefaultThreshold} (Bay et al. 2009).[/]");
+        if (model.Nade is not null)
+            CommonOptions.Line($"[grey]NADE output: NLL is the exact −log p(frame) of the autoregressive factorisation over the 88 keys; frame accuracy thresholds each key's probability given the true keys below it.[/]");
         foreach (var row in rows)
             if (row.Nll.SkippedSequences > 0)
                 CommonOptions.Line($"[yellow]{row.Split}: {row.Nll.SkippedSequences} sequence(s) shorter than two steps were skipped.[/]");

@@ -22,7 +22,7 @@ internal static class TrainCommand
     private const string Name = "train";
 
     private sealed record Settings(
-        string Data, RecurrentOptions Model, TrainingOptions Training, string OutPath, string RunDirectory, bool Resume, bool Json);
+        string Data, RecurrentOptions Model, MusicOutput Output, TrainingOptions Training, string OutPath, string RunDirectory, bool Resume, bool Json);
 
     public static Command Create()
     {
@@ -34,6 +34,9 @@ internal static class TrainCommand
         var reset = CommonOptions.Choice("--reset", "GRU only: where the reset gate acts, after the recurrent product (PyTorch, cuDNN) or before it (Cho et al. 2014).", "after", "after", "before");
         var updateGate = CommonOptions.Choice("--update-gate", "GRU only: z close to 1 keeps the previous state (PyTorch, Cho et al.) or takes the candidate (Chung et al. 2014).",
             "keep-previous", "keep-previous", "take-candidate");
+        var outputKind = CommonOptions.Choice("--output", "The distribution of the next step: 88 independent sigmoids, or a NADE over the 88 keys conditioned on the recurrent state (RNN-NADE, Boulanger-Lewandowski et al. 2012).",
+            "sigmoid", "sigmoid", "nade");
+        var nadeHidden = CommonOptions.PositiveInt("--nade-hidden", "Hidden units of the NADE (with --output nade).", 100, max: MusicOutput.MaxNadeHiddenSize);
         var optimizer = CommonOptions.Choice("--optimizer", "The optimiser.", "adam", "adam", "rmsprop", "sgd");
         var learningRate = CommonOptions.PositiveDouble("--lr", "The initial learning rate.", 0.003, max: 1e6, aliases: "--learning-rate");
         var momentum = CommonOptions.DoubleInRange("--momentum", "Momentum for SGD and RMSProp, in [0, 1) (Adam ignores it).", 0, v => v >= 0 && v < 1, "[0, 1)");
@@ -75,13 +78,15 @@ internal static class TrainCommand
 
         var command = new Command(Name, "Train a GRU/LSTM/RNN next-step model of polyphonic music with early stopping and per-epoch checkpoints; save the best model.")
         {
-            data, cell, hidden, layers, dropout, reset, updateGate, optimizer, learningRate, momentum, batchSize, epochs, patience,
+            data, cell, hidden, layers, dropout, reset, updateGate, outputKind, nadeHidden, optimizer, learningRate, momentum, batchSize, epochs, patience,
             lrDecay, decayPatience, clip, noClip, weightNoise, truncate, maxSeconds, seed, onDivergence, output, runDirectory, resume, json,
         };
         command.Validators.Add(result =>
         {
             if (CommonOptions.IsGiven(result, clip) && result.GetValue(noClip))
                 result.AddError("--clip and --no-clip cannot be used together.");
+            if (CommonOptions.IsGiven(result, nadeHidden) && result.GetValue(outputKind)?.ToLowerInvariant() != "nade")
+                result.AddError("--nade-hidden applies only to --output nade.");
             if (CommonOptions.ParseCell(result.GetValue(cell)) is CellKind kind && kind != CellKind.Gru)
             {
                 foreach (var gruOnly in new[] { reset, updateGate })
@@ -129,7 +134,10 @@ internal static class TrainCommand
             };
             string outPath = parseResult.GetValue(output)!;
             string runDir = parseResult.GetValue(runDirectory) ?? DefaultRunDirectory(outPath);
-            var settings = new Settings(parseResult.GetValue(data) ?? CommonOptions.DefaultDataSet, model, training, outPath, runDir,
+            var distribution = parseResult.GetValue(outputKind)?.ToLowerInvariant() == "nade"
+                ? MusicOutput.Nade(parseResult.GetValue(nadeHidden))
+                : MusicOutput.Sigmoid;
+            var settings = new Settings(parseResult.GetValue(data) ?? CommonOptions.DefaultDataSet, model, distribution, training, outPath, runDir,
                 parseResult.GetValue(resume), parseResult.GetValue(json));
             return Task.FromResult(Run(settings, cancellationToken));
         });
@@ -175,8 +183,8 @@ internal static class TrainCommand
         int parameterCount;
         try
         {
-            trainer = new MusicTrainer(s.Model, s.Training);
-            parameterCount = new MusicModel(s.Model, s.Training.Seed).ParameterCount;
+            trainer = new MusicTrainer(s.Model, s.Training, s.Output);
+            parameterCount = new MusicModel(s.Model, s.Training.Seed, s.Output).ParameterCount;
         }
         catch (ArgumentException ex)
         {
@@ -212,7 +220,10 @@ internal static class TrainCommand
         if (!s.Json)
         {
             CommonOptions.Line($"[bold]Data[/]    {dataSource}: {dataset.Train.Count} train, {dataset.Valid.Count} valid, {dataset.Test.Count} test sequences");
-            CommonOptions.Line($"[bold]Model[/]   {s.Model} → Linear({s.Model.OutputSize}, {MusicModel.Keys}), {parameterCount:N0} parameters");
+            string head = s.Output.Kind == MusicOutputKind.Nade
+                ? $"NADE(88 keys, hidden {s.Output.NadeHiddenSize}) with biases from the state"
+                : $"Linear({s.Model.OutputSize}, {MusicModel.Keys})";
+            CommonOptions.Line($"[bold]Model[/]   {s.Model} → {head}, {parameterCount:N0} parameters");
             CommonOptions.Line($"[bold]Train[/]   {DescribeOptimizer(t)}, batch {t.BatchSize}, {DescribeClip(t)}{DescribeExtras(t)}, up to {t.MaxEpochs} epochs (patience {t.Patience}, lr ×{t.LearningRateDecay} after {t.DecayPatience} flat), seed {t.Seed}");
             CommonOptions.Line($"[bold]Run[/]     {s.RunDirectory}");
         }
@@ -405,6 +416,8 @@ internal static class TrainCommand
                 w.WriteString("reset", m.Gru.Reset == ResetGatePosition.BeforeProduct ? "before" : "after");
                 w.WriteString("update_gate", m.Gru.UpdateGate == UpdateGateConvention.TakeCandidate ? "take-candidate" : "keep-previous");
             }
+            w.WriteString("output", s.Output.Name);
+            if (s.Output.Kind == MusicOutputKind.Nade) w.WriteNumber("nade_hidden", s.Output.NadeHiddenSize);
             w.WriteNumber("parameters", parameterCount);
             w.WriteString("optimizer", OptimizerName(t.Optimizer));
             w.WriteNumber("learning_rate", t.LearningRate);

@@ -147,17 +147,11 @@ public static class GateInspector
         }
 
         // Predictions and the NLL of each predicted step.
-        var logits = model.Head.Forward(new Tensor<float>((float[])result.Output.Data.Clone(), steps, o.OutputSize));
-        var target = new float[keys];
+        var frames = new float[steps * keys];
+        for (int t = 0; t < steps; t++) roll.CopyStepTo(t + 1, frames.AsSpan(t * keys, keys));
         var stepNll = new double[steps];
         var probabilities = new float[steps * keys];
-        for (int t = 0; t < steps; t++)
-        {
-            roll.CopyStepTo(t + 1, target.AsSpan());
-            ReadOnlySpan<float> row = logits.Data.AsSpan(t * keys, keys);
-            stepNll[t] = BernoulliNll.Loss<float>(row, target);
-            for (int key = 0; key < keys; key++) probabilities[t * keys + key] = (float)BernoulliNll.Sigmoid(row[key]);
-        }
+        model.PredictRows(new Tensor<float>((float[])result.Output.Data.Clone(), steps, o.OutputSize), frames, probabilities, stepNll);
 
         var layers = new LayerTrace[o.NumLayers];
         for (int k = 0; k < o.NumLayers; k++) layers[k] = LayerOf(k, gates[k].Data, steps, o);

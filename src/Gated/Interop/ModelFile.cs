@@ -191,12 +191,19 @@ public static class ModelFile
     private static ImportedModel<T> LoadMusicModel<T>(SafetensorsFile file, ModelImportOptions? options) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var music = MusicModel.FromSafetensors(file);
+        if (music.Nade is not null)
+            throw new InteropException(NadeHasNoExport);
         var recurrent = new RecurrentLayer<T>(GatedLayerFile.CheckConventions(music.Recurrent.Options, options, file.SourceName), seed: 0);
         Copy(music.Recurrent.Parameters.Values, recurrent.Parameters.Values);
         var head = new Linear<T>(music.Head.InputSize, music.Head.OutputSize, seed: 0);
         Copy(music.Head.Parameters.Values, head.Parameters.Values);
         return new ImportedModel<T>(ModelFormat.GatedMusicModel, recurrent, "rnn.", SafetensorsDType.F32, [], file.SourceName, head);
     }
+
+    /// <summary>Why a music model with a NADE output cannot be converted, exported or run by ModelFile.</summary>
+    internal const string NadeHasNoExport =
+        "this music model has a NADE output distribution (gated train --output nade), which ONNX, PyTorch state_dict, Keras and Gated layer files cannot hold: "
+        + "its sampling and likelihood are a loop over the 88 keys, not a dense layer. Use it with 'gated eval' and 'gated sample', or train with --output sigmoid to export.";
 
     private static void Copy<T>(float[] from, T[] to) where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -9,15 +9,20 @@ namespace Gated.Models;
 
 /// <summary>
 /// A next-step model of polyphonic music: a recurrent stack reads the 88-key piano roll up to step
-/// t and a linear head gives 88 logits, one independent Bernoulli per key, for step t+1 (the models
-/// of Boulanger-Lewandowski et al. 2012 and Chung et al. 2014, with a single dense output layer).
+/// t and an output distribution gives the probability of step t+1: by default a linear head with 88
+/// logits, one independent Bernoulli per key (the models of Boulanger-Lewandowski et al. 2012 and
+/// Chung et al. 2014, with a single dense output layer); optionally a NADE whose biases depend on the
+/// recurrent state (<see cref="MusicOutputKind.Nade"/>, the RNN-NADE of Boulanger-Lewandowski et al. 2012).
 /// </summary>
 /// <remarks>
 /// <para>Each sequence of T steps gives the stack input steps 0..T−2 and targets steps 1..T−1:
 /// T − 1 predicted steps. Sequences with fewer than two steps are skipped. A mini-batch holds
 /// sequences of different lengths, run with the layer's <c>lengths</c> support; every sequence
 /// starts from a zero state. The training objective is the mean NLL per predicted step over the
-/// batch (see <see cref="BernoulliNll"/>).</para>
+/// batch (see <see cref="BernoulliNll"/>). Both outputs report the same quantity, −log p(frame) summed
+/// over a predicted step's 88 keys and averaged over predicted steps, so their numbers compare: for the
+/// sigmoid head it is the sum of 88 independent Bernoulli NLLs, for the NADE the exact
+/// −Σ_i log p(v_i | v_&lt;i) of its autoregressive factorisation (see <see cref="Nade{T}"/>).</para>
 /// <para>Everything random (weights, dropout, the shuffling of <see cref="TrainEpoch"/>) is drawn
 /// from the seed, so a run is repeatable: same seed, same calls, same numbers. Not thread-safe.</para>
 /// </remarks>
@@ -32,14 +37,18 @@ public sealed class MusicModel
     private Random shuffleRandom;
     private Random noiseRandom;
     private readonly ParameterBlock<float>[] blocks;
+    private readonly OutputHead output;
 
     /// <summary>Creates a model with freshly drawn weights.</summary>
     /// <param name="recurrent">The recurrent stack: <see cref="RecurrentOptions.InputSize"/> must be 88; not
     /// bidirectional (the reverse direction would see the future) and not batch-first.</param>
     /// <param name="seed">Seed for the weights, the dropout masks and the shuffling.</param>
+    /// <param name="output">The output distribution; null for <see cref="MusicOutput.Sigmoid"/>.</param>
     /// <exception cref="ArgumentException">The options do not fit a next-step model or are out of range.</exception>
-    public MusicModel(RecurrentOptions recurrent, int seed)
+    public MusicModel(RecurrentOptions recurrent, int seed, MusicOutput? output = null)
     {
+        output ??= MusicOutput.Sigmoid;
+        output.Validate();
         ArgumentNullException.ThrowIfNull(recurrent);
         if (recurrent.InputSize != Keys)
             throw new ArgumentException($"InputSize must be {Keys} (the piano keys), got {recurrent.InputSize}.", nameof(recurrent));
@@ -53,7 +62,17 @@ public sealed class MusicModel
         Head = new Linear<float>(recurrent.OutputSize, Keys, master.Next());
         shuffleRandom = new Random(master.Next());
         noiseRandom = new Random(master.Next());
-        blocks = [Recurrent.Parameters, Head.Parameters];
+        if (output.Kind == MusicOutputKind.Nade)
+        {
+            // Drawn after everything the sigmoid model draws, so the two share their recurrent and head weights for a seed.
+            Nade = new Nade<float>(Keys, output.NadeHiddenSize, recurrent.OutputSize, master.Next());
+            this.output = new OutputHead.NadeOutput(Head, Nade);
+        }
+        else
+        {
+            this.output = new OutputHead.Sigmoid(Head);
+        }
+        blocks = [Recurrent.Parameters, .. this.output.Blocks.Select(b => b.Block)];
     }
 
     /// <summary>Creates a single-direction model with PyTorch's conventions for the cell.</summary>
@@ -68,17 +87,27 @@ public sealed class MusicModel
     /// <summary>The recurrent stack; its parameters are saved with the prefix <c>rnn.</c>.</summary>
     public RecurrentLayer<float> Recurrent { get; }
 
-    /// <summary>The output layer (H → 88 logits); its parameters are saved with the prefix <c>head.</c>.</summary>
+    /// <summary>
+    /// The dense output layer (H → 88); its parameters are saved with the prefix <c>head.</c>. With the
+    /// sigmoid output it gives the 88 logits; with the NADE output it gives the NADE's visible biases
+    /// b_t = b0 + W_b h_t (the probabilities are then <see cref="Nade"/>'s, not σ of these).
+    /// </summary>
     public Linear<float> Head { get; }
+
+    /// <summary>The NADE of a <see cref="MusicOutputKind.Nade"/> model (parameters saved with the prefix <c>nade.</c>), or null.</summary>
+    public Nade<float>? Nade { get; }
+
+    /// <summary>The output distribution.</summary>
+    public MusicOutput Output => output.Output;
 
     /// <summary>The seed the model was created with.</summary>
     public int Seed { get; }
 
-    /// <summary>The parameter blocks to give an optimiser: the recurrent stack's, then the head's.</summary>
+    /// <summary>The parameter blocks to give an optimiser: the recurrent stack's, then the head's, then the NADE's (if any).</summary>
     public IReadOnlyList<ParameterBlock<float>> ParameterBlocks => blocks;
 
     /// <summary>The number of trainable scalars.</summary>
-    public int ParameterCount => Recurrent.Parameters.Count + Head.Parameters.Count;
+    public int ParameterCount => blocks.Sum(b => b.Count);
 
     /// <summary>Options of <see cref="TrainEpoch"/> beyond the optimiser.</summary>
     /// <param name="BatchSize">Sequences per mini-batch (the last batch may be smaller).</param>
@@ -243,12 +272,15 @@ public sealed class MusicModel
 
     /// <summary>
     /// Generates music: starting from <paramref name="primer"/> (or one silent step), feeds each step
-    /// to the model and draws every key of the next step from its predicted Bernoulli probability.
+    /// to the model and draws the next step from the output distribution: every key from its own
+    /// Bernoulli probability with the sigmoid output; key by key, lowest first, each draw conditioning
+    /// the next, with the NADE.
     /// </summary>
     /// <param name="steps">The number of steps to generate after the primer.</param>
     /// <param name="seed">Seed of the draws.</param>
     /// <param name="primer">Steps to start from (kept at the beginning of the result); null for one silent step.</param>
-    /// <param name="probabilities">Receives the predicted probability of every key at every generated step, (steps, 88); may be empty.</param>
+    /// <param name="probabilities">Receives the probability every key of every generated step was drawn with, (steps, 88)
+    /// (for the NADE, conditional on the keys drawn below it); may be empty.</param>
     /// <returns>The primer followed by the generated steps.</returns>
     public PianoRoll Sample(int steps, int seed, PianoRoll? primer = null, Span<float> probabilities = default)
     {
@@ -260,7 +292,7 @@ public sealed class MusicModel
         int h = Recurrent.Options.HiddenSize;
         var x = new float[Keys];
         var state = new float[h];
-        var logits = new Tensor<float>(1, Keys);
+        var frame = new float[Keys];
         var hidden = new Tensor<float>(state, 1, h);
         var rolls = new List<int[]>();
         int primerLength = primer?.Length ?? 0;
@@ -275,14 +307,10 @@ public sealed class MusicModel
         }
         for (int t = 0; t < steps; t++)
         {
-            Head.Forward(hidden).Data.CopyTo(logits.Data, 0);
+            output.SampleFrame(hidden, random, frame, probabilities.IsEmpty ? default : probabilities.Slice(t * Keys, Keys));
             var pitches = new List<int>();
             for (int key = 0; key < Keys; key++)
-            {
-                float p = (float)BernoulliNll.Sigmoid(logits.Data[key]);
-                if (!probabilities.IsEmpty) probabilities[t * Keys + key] = p;
-                if (random.NextDouble() < p) pitches.Add(key + PianoRoll.LowestPitch);
-            }
+                if (frame[key] != 0) pitches.Add(key + PianoRoll.LowestPitch);
             rolls.Add([.. pitches]);
             Array.Clear(x);
             foreach (int pitch in pitches) x[pitch - PianoRoll.LowestPitch] = 1;
@@ -294,15 +322,17 @@ public sealed class MusicModel
     /// <summary>
     /// The model as a safetensors file: every parameter as F32 under its name prefixed <c>rnn.</c>
     /// (PyTorch's <c>nn.GRU</c>/<c>nn.LSTM</c>/<c>nn.RNN</c> state_dict names) or <c>head.</c>
-    /// (<c>weight</c>, <c>bias</c>), and metadata describing the architecture (<c>gated.format</c>,
-    /// <c>model.*</c>) plus <paramref name="extraMetadata"/>.
+    /// (<c>weight</c>, <c>bias</c>) or, for a NADE output, <c>nade.</c> (<see cref="Nade{T}.ParameterLayout"/>),
+    /// and metadata describing the architecture (<c>gated.format</c>, <c>model.*</c>; a NADE model adds
+    /// <c>model.output_distribution</c> = <c>nade</c> and <c>model.nade_hidden_size</c>, and a file without them
+    /// is a sigmoid model) plus <paramref name="extraMetadata"/>.
     /// </summary>
     /// <param name="extraMetadata">More string pairs to store, e.g. how the model was trained; keys must not repeat the model's.</param>
     /// <exception cref="ArgumentException">A metadata key is repeated.</exception>
     public SafetensorsFile ToSafetensors(IEnumerable<KeyValuePair<string, string>>? extraMetadata = null)
     {
         var tensors = new List<SafetensorsTensor>();
-        foreach (var (prefix, block) in new[] { ("rnn.", Recurrent.Parameters), ("head.", Head.Parameters) })
+        foreach (var (prefix, block) in PrefixedBlocks())
             foreach (var p in block.Parameters)
                 tensors.Add(SafetensorsTensor.FromArray(prefix + p.Name, block.Values.AsSpan(p.Offset, p.Length), p.Shape));
         var o = Recurrent.Options;
@@ -317,10 +347,17 @@ public sealed class MusicModel
             new("model.num_layers", o.NumLayers.ToString(CultureInfo.InvariantCulture)),
             new("model.recurrent", o.ToString()),
             new("model.head", Head.ToString()),
-            new("model.output", "88 logits; P(key k sounds at step t+1) = sigmoid(logit k)"),
+            new("model.output", Nade is null
+                ? "88 logits; P(key k sounds at step t+1) = sigmoid(logit k)"
+                : "NADE over the 88 keys of step t+1, lowest first: b = head(h), c = nade.c_bias + nade.c_weight h, a_0 = c, a_{k+1} = a_k + v_k nade.w[k], P(v_k = 1 | v_<k) = sigmoid(b_k + nade.v[k] · sigmoid(a_k))"),
             new("model.parameters", ParameterCount.ToString(CultureInfo.InvariantCulture)),
             new("model.seed", Seed.ToString(CultureInfo.InvariantCulture)),
         };
+        if (Nade is not null)
+        {
+            metadata.Add(new(OutputDistributionKey, Output.Name));
+            metadata.Add(new(NadeHiddenSizeKey, Nade.HiddenSize.ToString(CultureInfo.InvariantCulture)));
+        }
         metadata.AddRange(RecurrentOptionsMetadata.ToMetadata(o, "rnn."));
         if (extraMetadata is not null) metadata.AddRange(extraMetadata);
         return new SafetensorsFile(tensors, metadata);
@@ -351,8 +388,8 @@ public sealed class MusicModel
         if (options.InputSize != Keys || options.Bidirectional || options.BatchFirst)
             throw new Gated.IO.GatedFormatException(source, $"the recurrent layer ({options}) does not fit a next-step piano-roll model.");
         int seed = file.Metadata.TryGetValue("model.seed", out var s) && int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int parsed) ? parsed : 1;
-        var model = new MusicModel(options, seed);
-        foreach (var (prefix, block) in new[] { ("rnn.", model.Recurrent.Parameters), ("head.", model.Head.Parameters) })
+        var model = new MusicModel(options, seed, OutputFromMetadata(file.Metadata, source));
+        foreach (var (prefix, block) in model.PrefixedBlocks())
         {
             foreach (var p in block.Parameters)
             {
@@ -369,11 +406,43 @@ public sealed class MusicModel
         return model;
     }
 
+    /// <summary>The metadata key naming the output distribution (<c>nade</c>; absent for the sigmoid output).</summary>
+    public const string OutputDistributionKey = "model.output_distribution";
+
+    /// <summary>The metadata key of the NADE's hidden size.</summary>
+    public const string NadeHiddenSizeKey = "model.nade_hidden_size";
+
+    /// <summary>The output distribution a model file's metadata describes: sigmoid when it names none (every file before NADE).</summary>
+    /// <exception cref="Gated.IO.GatedFormatException">The entry names an unknown distribution, or the NADE size is missing or out of range.</exception>
+    public static MusicOutput OutputFromMetadata(IReadOnlyDictionary<string, string> metadata, string? source = null)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        if (!metadata.TryGetValue(OutputDistributionKey, out var kind) || kind == "sigmoid") return MusicOutput.Sigmoid;
+        if (kind != "nade")
+            throw new Gated.IO.GatedFormatException(source, $"metadata '{OutputDistributionKey}' is '{kind}'; this version of Gated knows 'sigmoid' and 'nade'.");
+        if (!metadata.TryGetValue(NadeHiddenSizeKey, out var text) || !int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n)
+            || n < 1 || n > MusicOutput.MaxNadeHiddenSize)
+            throw new Gated.IO.GatedFormatException(source, $"metadata '{NadeHiddenSizeKey}' is {(text is null ? "missing" : $"'{text}'")}; expected a hidden size in 1..{MusicOutput.MaxNadeHiddenSize}.");
+        return MusicOutput.Nade(n);
+    }
+
+    /// <summary>The parameter blocks with the prefixes of their tensor names: <c>rnn.</c>, <c>head.</c>, then <c>nade.</c> for a NADE model.</summary>
+    private IEnumerable<(string Prefix, ParameterBlock<float> Block)> PrefixedBlocks() =>
+        [("rnn.", Recurrent.Parameters), .. output.Blocks];
+
+    /// <summary>
+    /// The output distribution on packed rows: each key's probability (for the NADE, conditional on the
+    /// true keys below it in the same frame) and each row's NLL. hidden is (rows, H), frames (rows, 88).
+    /// </summary>
+    internal void PredictRows(Tensor<float> hidden, float[] frames, Span<float> probabilities, Span<double> rowLoss) =>
+        output.Predict(hidden, frames, probabilities, rowLoss);
+
     /// <summary>Copies every parameter value of <paramref name="other"/>, a model of the same shape, into this one.</summary>
     /// <exception cref="ArgumentException">The shapes differ.</exception>
     public void CopyParametersFrom(MusicModel other)
     {
         ArgumentNullException.ThrowIfNull(other);
+        if (blocks.Length != other.blocks.Length || Output != other.Output) throw new ArgumentException("The models have different shapes.", nameof(other));
         for (int i = 0; i < blocks.Length; i++)
         {
             if (blocks[i].Count != other.blocks[i].Count) throw new ArgumentException("The models have different shapes.", nameof(other));
@@ -382,7 +451,9 @@ public sealed class MusicModel
     }
 
     /// <inheritdoc/>
-    public override string ToString() => $"MusicModel({Recurrent.Options}, {Head})";
+    public override string ToString() => Nade is null
+        ? $"MusicModel({Recurrent.Options}, {Head})"
+        : $"MusicModel({Recurrent.Options}, {Head}, NADE(88, hidden {Nade.HiddenSize}))";
 
     private static PianoRoll[] Usable(IReadOnlyList<PianoRoll> sequences, out int skipped)
     {
@@ -473,12 +544,10 @@ public sealed class MusicModel
                 r++;
             }
         }
-        var logits = Head.Forward(packed);
-        if (!train) return (BernoulliNll.Loss<float>(logits.Data, targets) / live, live);
+        if (!train) return (output.Loss(packed, targets) / live, live);
 
-        // The gradient of the mean NLL per predicted step, in place of the logits.
-        double loss = BernoulliNll.LossAndGradient<float>(logits.Data, targets, logits.Data, 1.0 / live);
-        var dPacked = Head.Backward(logits);
+        // The gradient of the mean NLL per predicted step.
+        double loss = output.LossAndBackward(packed, targets, 1.0 / live, out var dPacked);
         var dOutput = new Tensor<float>(t, b, h);
         r = 0;
         for (int step = 0; step < t; step++)

@@ -41,7 +41,9 @@ public static class MusicModelMetrics
     /// <summary>
     /// The model's predicted probability of every key at steps 1..T−1 of a sequence, each step predicted
     /// from the true steps before it (teacher forcing, dropout off): a (T − 1) × 88 array, step-major
-    /// (<c>p[(t − 1)·88 + key]</c> is the probability that key sounds at step t).
+    /// (<c>p[(t − 1)·88 + key]</c> is the probability that key sounds at step t). For a NADE output it is
+    /// the conditional probability given the true keys below it at step t (teacher forcing inside the
+    /// frame too): the marginal of a NADE has no closed form.
     /// </summary>
     /// <param name="model">The model.</param>
     /// <param name="roll">The sequence; one with fewer than two steps gives an empty array.</param>
@@ -57,18 +59,19 @@ public static class MusicModelMetrics
 
         bool wasTraining = model.Recurrent.Training;
         model.Recurrent.Training = false;
-        Tensor<float> logits;
+        Tensor<float> output;
         try
         {
-            var output = model.Recurrent.Forward(input).Output; // (T − 1, 1, H)
-            logits = model.Head.Forward(new Tensor<float>(output.Data, steps, model.Recurrent.Options.OutputSize));
+            output = model.Recurrent.Forward(input).Output; // (T − 1, 1, H)
         }
         finally
         {
             model.Recurrent.Training = wasTraining;
         }
-        var probabilities = logits.Data;
-        for (int i = 0; i < probabilities.Length; i++) probabilities[i] = (float)BernoulliNll.Sigmoid(probabilities[i]);
+        var frames = new float[steps * keys];
+        for (int t = 0; t < steps; t++) roll.CopyStepTo(t + 1, frames.AsSpan(t * keys, keys));
+        var probabilities = new float[steps * keys];
+        model.PredictRows(new Tensor<float>(output.Data, steps, model.Recurrent.Options.OutputSize), frames, probabilities, new double[steps]);
         return probabilities;
     }
 

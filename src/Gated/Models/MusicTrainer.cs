@@ -40,16 +40,25 @@ public sealed class MusicTrainer
     private const string StateTensorPrefix = "optimizer.state.";
 
     /// <summary>Creates a trainer for a model shape and a training protocol.</summary>
+    /// <param name="model">The recurrent stack.</param>
+    /// <param name="training">The training protocol.</param>
+    /// <param name="output">The output distribution; null for <see cref="MusicOutput.Sigmoid"/>.</param>
     /// <exception cref="ArgumentException">An option is out of range.</exception>
-    public MusicTrainer(RecurrentOptions model, TrainingOptions training)
+    public MusicTrainer(RecurrentOptions model, TrainingOptions training, MusicOutput? output = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(training);
+        output ??= MusicOutput.Sigmoid;
         model.Validate();
         training.Validate();
+        output.Validate();
         ModelOptions = model;
         Options = training;
+        Output = output;
     }
+
+    /// <summary>The output distribution of the model being trained.</summary>
+    public MusicOutput Output { get; }
 
     /// <summary>The recurrent stack of the model being trained.</summary>
     public RecurrentOptions ModelOptions { get; }
@@ -76,8 +85,8 @@ public sealed class MusicTrainer
     {
         ArgumentNullException.ThrowIfNull(data);
         var o = Options;
-        var model = new MusicModel(ModelOptions, o.Seed);
-        var best = new MusicModel(ModelOptions, o.Seed);
+        var model = new MusicModel(ModelOptions, o.Seed, Output);
+        var best = new MusicModel(ModelOptions, o.Seed, Output);
         best.CopyParametersFrom(model);
         var optimizer = CreateOptimizer(model);
         var history = new List<EpochRecord>();
@@ -206,6 +215,8 @@ public sealed class MusicTrainer
     /// <summary>A canonical description of everything that must match for a checkpoint to be resumed.</summary>
     private string Configuration() =>
         string.Join(";", RecurrentOptionsMetadata.ToMetadata(ModelOptions).Select(kv => $"{kv.Key}={kv.Value}"))
+        // The sigmoid output adds nothing, so checkpoints written before the NADE output still resume.
+        + (Output.Kind == MusicOutputKind.Sigmoid ? "" : $";output={Output.Name};nade_hidden_size={Output.NadeHiddenSize.ToString(CultureInfo.InvariantCulture)}")
         + ";" + JsonSerializer.Serialize(new Dictionary<string, string>
         {
             ["optimizer"] = Options.Optimizer.ToString(),
@@ -231,6 +242,8 @@ public sealed class MusicTrainer
         var differences = now
             .Where(kv => !before.TryGetValue(kv.Key, out var old) || old != kv.Value)
             .Select(kv => $"{kv.Key}: {(before.TryGetValue(kv.Key, out var old) ? Shorten(old) : "missing")} in the checkpoint, {Shorten(kv.Value)} now")
+            // Keys only the checkpoint has (e.g. the NADE output's, absent for the sigmoid output).
+            .Concat(before.Where(kv => !now.ContainsKey(kv.Key)).Select(kv => $"{kv.Key}: {Shorten(kv.Value)} in the checkpoint, missing now"))
             .Take(3).ToList();
         return differences.Count == 0 ? "" : $" ({string.Join("; ", differences)})";
 
@@ -295,7 +308,7 @@ public sealed class MusicTrainer
     /// <exception cref="GatedFormatException">The bytes are not a checkpoint of this configuration.</exception>
     internal int ReadCheckpoint(ReadOnlySpan<byte> bytes, string? source)
     {
-        var model = new MusicModel(ModelOptions, Options.Seed);
+        var model = new MusicModel(ModelOptions, Options.Seed, Output);
         var state = new RunState();
         Restore(SafetensorsFile.Read(bytes, source), source, model, CreateOptimizer(model), [], state);
         return state.Epoch;

@@ -67,7 +67,7 @@ public static class OnnxExporter
     /// <param name="model">The model to export; it is not changed.</param>
     /// <param name="path">The file to write (atomically).</param>
     /// <param name="options">Extra inputs; null for none.</param>
-    /// <exception cref="ArgumentException">The recurrent stack has no ONNX form.</exception>
+    /// <exception cref="ArgumentException">The recurrent stack has no ONNX form, or the model has a NADE output (which has none).</exception>
     /// <exception cref="IOException">The file cannot be written.</exception>
     public static void Export(MusicModel model, string path, OnnxExportOptions? options = null)
     {
@@ -108,7 +108,9 @@ public static class OnnxExporter
     }
 
     internal static ModelProto ToModel(MusicModel model, OnnxExportOptions options) =>
-        ToModel(model.Recurrent, model.Head, options, $"Gated {model}");
+        model.Nade is null
+            ? ToModel(model.Recurrent, model.Head, options, $"Gated {model}")
+            : throw new ArgumentException(Interop.ModelFile.NadeHasNoExport, nameof(model));
 
     /// <summary>
     /// A stack with a dense head on every step's output and a sigmoid, as a music model computes:

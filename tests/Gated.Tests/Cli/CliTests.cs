@@ -155,6 +155,38 @@ public sealed class CliTests : IDisposable
         Assert.Equal(CellKind.Lstm, MusicModel.Load(model).Recurrent.Options.Cell);
     }
 
+    [Fact]
+    public void TrainEvalSampleAndConvertANadeModel()
+    {
+        string model = Path.Combine(root, "nade.safetensors");
+        var train = Run("train", "--data", dataPath, "--hidden", "8", "--output", "nade", "--nade-hidden", "6", "--epochs", "2", "--batch-size", "2", "--lr", "0.01", "--out", model, "--json");
+        AssertSuccess(train);
+        using (var doc = JsonDocument.Parse(train.Stdout))
+        {
+            Assert.Equal("nade", doc.RootElement.GetProperty("output").GetString());
+            Assert.Equal(6, doc.RootElement.GetProperty("nade_hidden").GetInt32());
+            Assert.Equal(MusicModel.Load(model).ParameterCount, doc.RootElement.GetProperty("parameters").GetInt32());
+        }
+        Assert.Equal(MusicOutput.Nade(6), MusicModel.Load(model).Output);
+
+        var eval = Run("eval", model, "--data", dataPath, "--split", "test", "--json");
+        AssertSuccess(eval);
+        using (var doc = JsonDocument.Parse(eval.Stdout))
+        {
+            Assert.Equal("nade", doc.RootElement.GetProperty("output").GetString());
+            double nll = doc.RootElement.GetProperty("splits")[0].GetProperty("nll_per_step").GetDouble();
+            Assert.True(nll > 0 && double.IsFinite(nll));
+        }
+
+        var sample = Run("sample", model, "--steps", "8", "--out", Path.Combine(root, "nade.mid"), "--json");
+        AssertSuccess(sample);
+        Assert.Equal("MThd"u8.ToArray(), File.ReadAllBytes(Path.Combine(root, "nade.mid"))[..4]);
+
+        AssertOneLineError(Run("convert", model, Path.Combine(root, "nade.onnx")), 1, "NADE");
+        AssertOneLineError(Run("convert", model, Path.Combine(root, "nade-pt.safetensors"), "--to", "pytorch"), 1, "NADE");
+        AssertOneLineError(Run("train", "--data", dataPath, "--nade-hidden", "6", "--out", Path.Combine(root, "z.safetensors")), 2, "--output nade");
+    }
+
     [Theory]
     [InlineData("--hidden", "-1", "--hidden")]
     [InlineData("--cell", "foo", "--cell")]
