@@ -39,7 +39,7 @@ internal static class ReproduceCommand
         trials.Validators.Add(r => { if (CommonOptions.TryGetValue(r, out int t) && t is < 1 or > 1000) r.AddError($"--trials must be in 1..1000, got {t}."); });
         var quick = new Option<bool>("--quick") { Description = "A few minutes in all (JSB and the GRU unless --datasets/--cells say otherwise); writes chung2014-quick.*." };
         var paper = new Option<bool>("--paper-protocol") { Description = "The paper's protocol: RMSProp, weight noise 0.075, learning rates drawn from [e^-12, e^-6]." };
-        var seconds = new Option<double?>("--seconds-per-run") { Description = "Wall-clock limit of each training run, a safety net behind the epoch budgets (default 600, quick 30)." };
+        var seconds = new Option<double?>("--seconds-per-run") { Description = "Wall-clock limit of each training run, a safety net behind the epoch budgets (default 1800, quick 120)." };
         seconds.Validators.Add(r => { if (CommonOptions.TryGetValue(r, out double? v) && v is double s && !(s > 0 && double.IsFinite(s))) r.AddError($"--seconds-per-run must be a positive number, got {CommonOptions.Invariant(s)}."); });
         var epochs = new Option<int?>("--epochs-per-run") { Description = "Epoch budget of each training run (default per data set: jsb 200, nottingham 150, musedata 120, piano-midi 150; quick 40)." };
         epochs.Validators.Add(r => { if (CommonOptions.TryGetValue(r, out int? v) && v is int e && e < 1) r.AddError($"--epochs-per-run must be a positive integer, got {e}."); });
