@@ -77,7 +77,7 @@ internal static unsafe class PackedGemm
 
     private static void Run<T>(Job<T> job, int m, int n, int k) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int threads = ComputeThreads.Count;
+        int threads = ComputeThreads.AvailableHere;
         int parts = 1;
         if (threads > 1 && (long)m * n * k >= ParallelThreshold)
         {
