@@ -84,16 +84,16 @@ internal sealed class GruCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
         PackRecurrent(ws, RecurrentPack.BackwardCandidate, transposed: false, 2 * HiddenSize, HiddenSize);
     }
 
-    public override void ForwardStep(DirectionWorkspace<T> ws, int t, int batch)
+    protected override void ForwardRows(DirectionWorkspace<T> ws, int t, int batch, int first, int end)
     {
         int h = HiddenSize, g = GateWidth, rowBase = t * ws.Batch;
         // (b, 3H): W_hh h_{t−1} + b_hh, all three blocks when the reset acts after the product,
         // only r | z when it acts before (the n block is computed from r ⊙ h_{t−1} below).
-        Span<T> hp = resetAfterProduct ? ProjectHidden(ws, t, batch) : ProjectHiddenResetUpdate(ws, t, batch);
+        Span<T> hp = resetAfterProduct ? ProjectHidden(ws, t, batch, first, end) : ProjectHiddenResetUpdate(ws, t, batch, first, end);
         // T z's pinned value under NoUpdateGate: the one that makes h_t = ĥ.
         T pinnedZ = keepPrevious ? T.Zero : T.One;
 
-        for (int row = 0; row < batch; row++)
+        for (int row = first; row < end; row++)
         {
             ReadOnlySpan<T> xp = ws.InputProjection.AsSpan((rowBase + row) * g, g);
             Span<T> gates = ws.Gates.AsSpan((rowBase + row) * g, g);
@@ -105,9 +105,9 @@ internal sealed class GruCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
             if (!hasUpdateGate) gates.Slice(h, h).Fill(pinnedZ);
         }
 
-        if (!resetAfterProduct) ProjectResetHidden(ws, t, batch);
+        if (!resetAfterProduct) ProjectResetHidden(ws, t, batch, first, end);
 
-        for (int row = 0; row < batch; row++)
+        for (int row = first; row < end; row++)
         {
             int r0 = rowBase + row;
             ReadOnlySpan<T> xp = ws.InputProjection.AsSpan(r0 * g, g);
@@ -127,10 +127,10 @@ internal sealed class GruCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
                 TensorPrimitives.Add(xp.Slice(2 * h, h), hp.Slice(row * g + 2 * h, h), candidate);
             }
         }
-        for (int row = 0; row < batch; row++)
+        for (int row = first; row < end; row++)
             options.CandidateActivation.Apply(ws.Gates.AsSpan((rowBase + row) * g + 2 * h, h));
 
-        for (int row = 0; row < batch; row++)
+        for (int row = first; row < end; row++)
         {
             int r0 = rowBase + row;
             ReadOnlySpan<T> gates = ws.Gates.AsSpan(r0 * g, g);
@@ -143,13 +143,13 @@ internal sealed class GruCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
         }
     }
 
-    public override void BackwardStep(DirectionWorkspace<T> ws, int t, int batch)
+    protected override void BackwardRows(DirectionWorkspace<T> ws, int t, int batch, int first, int end)
     {
         int h = HiddenSize, g = GateWidth, rowBase = t * ws.Batch;
         Span<T> dHiddenPrev = ws.dHiddenPrev.AsSpan(0, batch * h);
 
         // Interpolation: h_t = z ⊙ h_{t−1} + (1 − z) ⊙ ĥ (or the other convention).
-        for (int row = 0; row < batch; row++)
+        for (int row = first; row < end; row++)
         {
             int r0 = rowBase + row;
             ReadOnlySpan<T> gates = ws.Gates.AsSpan(r0 * g, g);
@@ -170,7 +170,7 @@ internal sealed class GruCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
 
         if (resetAfterProduct)
         {
-            for (int row = 0; row < batch; row++)
+            for (int row = first; row < end; row++)
             {
                 int r0 = rowBase + row;
                 ReadOnlySpan<T> r = ws.Gates.AsSpan(r0 * g, h);
@@ -187,16 +187,16 @@ internal sealed class GruCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
                 dxp[..(2 * h)].CopyTo(dhp);
             }
             // δh_{t−1} += [δa_r | δa_z | δρ] · W_hh
-            MultiplyRecurrent(ws, RecurrentPack.Backward, transposed: false, 0, g, batch,
+            MultiplyRecurrent(ws, RecurrentPack.Backward, transposed: false, 0, g, batch, first, end,
                 ws.dHiddenProjection.AsSpan(rowBase * g, batch * g), g, dHiddenPrev, h, accumulate: true);
         }
         else
         {
             // a_n = W_in x + b_in + W_hn ρ + b_hn with ρ = r ⊙ h_{t−1}:  δρ = δa_n · W_hn
             Span<T> dResetTerm = ws.StepScratch.AsSpan(0, batch * h);
-            MultiplyRecurrent(ws, RecurrentPack.BackwardCandidate, transposed: false, 2 * h, h, batch,
+            MultiplyRecurrent(ws, RecurrentPack.BackwardCandidate, transposed: false, 2 * h, h, batch, first, end,
                 ws.dInputProjection.AsSpan(rowBase * g + 2 * h, batch * g - 2 * h), g, dResetTerm, h, accumulate: false);
-            for (int row = 0; row < batch; row++)
+            for (int row = first; row < end; row++)
             {
                 int r0 = rowBase + row;
                 ReadOnlySpan<T> r = ws.Gates.AsSpan(r0 * g, h);
@@ -213,7 +213,7 @@ internal sealed class GruCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
                 dxp.CopyTo(ws.dHiddenProjection.AsSpan(r0 * g, g));
             }
             // δh_{t−1} += [δa_r | δa_z] · W_hh[r|z]
-            MultiplyRecurrent(ws, RecurrentPack.BackwardResetUpdate, transposed: false, 0, 2 * h, batch,
+            MultiplyRecurrent(ws, RecurrentPack.BackwardResetUpdate, transposed: false, 0, 2 * h, batch, first, end,
                 ws.dHiddenProjection.AsSpan(rowBase * g, batch * g), g, dHiddenPrev, h, accumulate: true);
         }
     }
@@ -233,17 +233,17 @@ internal sealed class GruCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
         if (BiasHh >= 0) AddColumnSums(dHp, rows, Grads(BiasHh, g));
     }
 
-    /// <summary>Reset before the product, first half: StepProjection[:, r|z] = h_{t−1} · W_hh[r|z]ᵀ + b_hh[r|z].</summary>
-    private Span<T> ProjectHiddenResetUpdate(DirectionWorkspace<T> ws, int t, int batch)
+    /// <summary>Reset before the product, first half, for rows [first, end): StepProjection[:, r|z] = h_{t−1} · W_hh[r|z]ᵀ + b_hh[r|z].</summary>
+    private Span<T> ProjectHiddenResetUpdate(DirectionWorkspace<T> ws, int t, int batch, int first, int end)
     {
         int g = GateWidth, h = HiddenSize;
         Span<T> projection = ws.StepProjection.AsSpan(0, batch * g);
-        MultiplyRecurrent(ws, RecurrentPack.ForwardResetUpdate, transposed: true, 0, 2 * h, batch,
+        MultiplyRecurrent(ws, RecurrentPack.ForwardResetUpdate, transposed: true, 0, 2 * h, batch, first, end,
             ws.Hidden.AsSpan(t * ws.Batch * h, batch * h), h, projection, g, accumulate: false);
         if (BiasHh >= 0)
         {
             ReadOnlySpan<T> bias = Values(BiasHh, 2 * h);
-            for (int row = 0; row < batch; row++)
+            for (int row = first; row < end; row++)
             {
                 Span<T> p = projection.Slice(row * g, 2 * h);
                 TensorPrimitives.Add(p, bias, p);
@@ -252,11 +252,11 @@ internal sealed class GruCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
         return projection;
     }
 
-    /// <summary>Reset before the product, second half: ρ = r ⊙ h_{t−1}; StepProjection[:, n] = ρ · W_hnᵀ + b_hn.</summary>
-    private void ProjectResetHidden(DirectionWorkspace<T> ws, int t, int batch)
+    /// <summary>Reset before the product, second half, for rows [first, end): ρ = r ⊙ h_{t−1}; StepProjection[:, n] = ρ · W_hnᵀ + b_hn.</summary>
+    private void ProjectResetHidden(DirectionWorkspace<T> ws, int t, int batch, int first, int end)
     {
         int g = GateWidth, h = HiddenSize, rowBase = t * ws.Batch;
-        for (int row = 0; row < batch; row++)
+        for (int row = first; row < end; row++)
         {
             int r0 = rowBase + row;
             ReadOnlySpan<T> r = ws.Gates.AsSpan(r0 * g, h);
@@ -265,12 +265,12 @@ internal sealed class GruCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
             TensorPrimitives.Multiply(r, hPrev, rho);
         }
         Span<T> projection = ws.StepProjection.AsSpan(0, batch * g);
-        MultiplyRecurrent(ws, RecurrentPack.ForwardCandidate, transposed: true, 2 * h, h, batch,
+        MultiplyRecurrent(ws, RecurrentPack.ForwardCandidate, transposed: true, 2 * h, h, batch, first, end,
             ws.ResetTerm.AsSpan(rowBase * h, batch * h), h, projection[(2 * h)..], g, accumulate: false);
         if (BiasHh >= 0)
         {
             ReadOnlySpan<T> bias = Values(BiasHh + 2 * h, h);
-            for (int row = 0; row < batch; row++)
+            for (int row = first; row < end; row++)
             {
                 Span<T> p = projection.Slice(row * g + 2 * h, h);
                 TensorPrimitives.Add(p, bias, p);

@@ -41,11 +41,11 @@ internal sealed class LstmCell<T> : RecurrentCell<T> where T : unmanaged, IFloat
     public override DirectionWorkspace<T> CreateWorkspace() =>
         new(InputSize, HiddenSize, GateCount, hasCell: true, hasResetTerm: false, separateHiddenGradient: false);
 
-    public override void ForwardStep(DirectionWorkspace<T> ws, int t, int batch)
+    protected override void ForwardRows(DirectionWorkspace<T> ws, int t, int batch, int first, int end)
     {
         int h = HiddenSize, g = GateWidth, rowBase = t * ws.Batch;
-        Span<T> hp = ProjectHidden(ws, t, batch);
-        for (int row = 0; row < batch; row++)
+        Span<T> hp = ProjectHidden(ws, t, batch, first, end);
+        for (int row = first; row < end; row++)
         {
             int r0 = rowBase + row;
             ReadOnlySpan<T> xp = ws.InputProjection.AsSpan(r0 * g, g);
@@ -70,10 +70,10 @@ internal sealed class LstmCell<T> : RecurrentCell<T> where T : unmanaged, IFloat
         }
     }
 
-    public override void BackwardStep(DirectionWorkspace<T> ws, int t, int batch)
+    protected override void BackwardRows(DirectionWorkspace<T> ws, int t, int batch, int first, int end)
     {
         int h = HiddenSize, g = GateWidth, rowBase = t * ws.Batch;
-        for (int row = 0; row < batch; row++)
+        for (int row = first; row < end; row++)
         {
             int r0 = rowBase + row;
             ReadOnlySpan<T> gates = ws.Gates.AsSpan(r0 * g, g);
@@ -104,7 +104,7 @@ internal sealed class LstmCell<T> : RecurrentCell<T> where T : unmanaged, IFloat
             options.GateActivation.MultiplyByDerivative(output, dOutput);
         }
         // δh_{t−1} = δa · W_hh
-        MultiplyRecurrent(ws, RecurrentPack.Backward, transposed: false, 0, g, batch,
+        MultiplyRecurrent(ws, RecurrentPack.Backward, transposed: false, 0, g, batch, first, end,
             ws.dInputProjection.AsSpan(rowBase * g, batch * g), g, ws.dHiddenPrev.AsSpan(0, batch * h), h, accumulate: false);
     }
 }

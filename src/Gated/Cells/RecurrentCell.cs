@@ -57,14 +57,103 @@ internal abstract class RecurrentCell<T> where T : unmanaged, IFloatingPointIeee
         if (BiasIh >= 0) AddRowVector(projection, rows, Values(BiasIh, g));
     }
 
-    /// <summary>One step forward for the first <paramref name="batch"/> rows: reads Hidden[t] (and Cell[t]), writes Hidden[t+1], the gates and what backward needs.</summary>
-    public abstract void ForwardStep(DirectionWorkspace<T> ws, int t, int batch);
+    /// <summary>
+    /// One step forward for the first <paramref name="batch"/> rows: reads Hidden[t] (and Cell[t]), writes
+    /// Hidden[t+1], the gates and what backward needs. Split over threads by batch rows when the step is
+    /// large enough (<see cref="RowParts"/>), else run on the calling thread.
+    /// </summary>
+    public void ForwardStep(DirectionWorkspace<T> ws, int t, int batch)
+    {
+        int parts = RowParts(batch);
+        if (parts <= 1) ForwardRows(ws, t, batch, 0, batch);
+        else StepRowsJob.Run(this, ws, t, batch, parts, backward: false);
+    }
 
     /// <summary>
     /// One step backward for the first <paramref name="batch"/> rows: reads dHidden = ∂L/∂h_t (and dCell),
     /// writes dInputProjection[t], dHiddenProjection[t] and dHiddenPrev = ∂L/∂h_{t−1} (and dCellPrev).
+    /// Split over threads by batch rows as <see cref="ForwardStep"/>.
     /// </summary>
-    public abstract void BackwardStep(DirectionWorkspace<T> ws, int t, int batch);
+    public void BackwardStep(DirectionWorkspace<T> ws, int t, int batch)
+    {
+        int parts = RowParts(batch);
+        if (parts <= 1) BackwardRows(ws, t, batch, 0, batch);
+        else StepRowsJob.Run(this, ws, t, batch, parts, backward: true);
+    }
+
+    /// <summary>
+    /// The forward step for rows [<paramref name="first"/>, <paramref name="end"/>) of the
+    /// <paramref name="batch"/> live rows: the recurrent products of those rows (their h_{t−1} rows against
+    /// the whole packed W_hh) and all their gate arithmetic. Reads and writes nothing of other rows, and
+    /// each row's arithmetic does not depend on which rows are computed with it, so any split of the rows
+    /// gives the same bits.
+    /// </summary>
+    protected abstract void ForwardRows(DirectionWorkspace<T> ws, int t, int batch, int first, int end);
+
+    /// <summary>The backward step for rows [<paramref name="first"/>, <paramref name="end"/>): their gate derivatives, then their rows of δh_{t−1} = δa · W_hh. Row-local as <see cref="ForwardRows"/>.</summary>
+    protected abstract void BackwardRows(DirectionWorkspace<T> ws, int t, int batch, int first, int end);
+
+    /// <summary>
+    /// A step is split by batch rows from this many multiply-adds in its recurrent product
+    /// (live rows · G·H · H): below it, handing rows to a worker costs more than it saves, and the
+    /// step runs on the calling thread (whose products may still be split by columns).
+    /// Tests lower it to split small layers.
+    /// </summary>
+    internal static long RowSplitThreshold = 1L << 21;
+
+    /// <summary>
+    /// The fewest live rows each part of a split step gets. With fewer, every thread would stream the
+    /// whole of W_hh for a handful of rows; a product split by output columns reads half of it on each.
+    /// Tests lower it to split small batches.
+    /// </summary>
+    internal static int MinimumRowsPerPart = 8;
+
+    /// <summary>How many parts (threads) a step over <paramref name="batch"/> live rows is split into: 1 when it does not pay.</summary>
+    internal int RowParts(int batch)
+    {
+        int threads = ComputeThreads.AvailableHere;
+        if (threads <= 1 || (long)batch * GateWidth * HiddenSize < RowSplitThreshold) return 1;
+        return Math.Clamp(batch / Math.Max(MinimumRowsPerPart, 1), 1, threads);
+    }
+
+    /// <summary>
+    /// Runs <see cref="ForwardRows"/> or <see cref="BackwardRows"/> of one step as parts on the worker
+    /// pool, one fork/join per step: part p of P takes the contiguous rows
+    /// [batch·p/P, batch·(p+1)/P) and does, for those rows only, the recurrent product and the gate
+    /// arithmetic around it. One instance per calling thread, so a step allocates nothing.
+    /// </summary>
+    private sealed class StepRowsJob : IParallelJob
+    {
+        [ThreadStatic] private static StepRowsJob? forThisThread;
+
+        private RecurrentCell<T>? cell;
+        private DirectionWorkspace<T>? ws;
+        private int t, batch;
+        private bool backward;
+
+        public static void Run(RecurrentCell<T> cell, DirectionWorkspace<T> ws, int t, int batch, int parts, bool backward)
+        {
+            var job = forThisThread ??= new StepRowsJob();
+            job.cell = cell; job.ws = ws; job.t = t; job.batch = batch; job.backward = backward;
+            try
+            {
+                WorkerPool.Run(job, parts, (long)batch * cell.GateWidth * cell.HiddenSize);
+            }
+            finally
+            {
+                job.cell = null;
+                job.ws = null;
+            }
+        }
+
+        public void Execute(int part, int parts)
+        {
+            int first = (int)((long)batch * part / parts), end = (int)((long)batch * (part + 1) / parts);
+            if (first >= end) return;
+            if (backward) cell!.BackwardRows(ws!, t, batch, first, end);
+            else cell!.ForwardRows(ws!, t, batch, first, end);
+        }
+    }
 
     /// <summary>
     /// All steps at once, after the time loop: dW_ih += dXpᵀ·X, db_ih += Σ dXp, dX = dXp·W_ih; then
@@ -112,28 +201,38 @@ internal abstract class RecurrentCell<T> where T : unmanaged, IFloatingPointIeee
     }
 
     /// <summary>
-    /// C (=|+=) A · op(W_sub) for the live rows, with W_sub = rows [firstRow, firstRow + rows) of W_hh and
-    /// op = transpose in the forward direction: from the pack in <paramref name="slot"/> when it is ready
-    /// and the product is large enough, else straight from the weights.
+    /// C (=|+=) A · op(W_sub) for rows [<paramref name="first"/>, <paramref name="end"/>) of A and C, with
+    /// W_sub = rows [firstRow, firstRow + rows) of W_hh and op = transpose in the forward direction; A and C
+    /// start at live row 0 (strides lda, ldc). The kernel is chosen for all <paramref name="batch"/> live
+    /// rows, not for the part: from the pack in <paramref name="slot"/> when it is ready and the whole
+    /// product is large enough, else straight from the weights. Each row of C is then computed with the
+    /// same operations whatever the part (the packed micro-kernels give a row the same bits in a 6-row,
+    /// 4-row or edge tile; the unpacked kernels work row by row), so results do not depend on the split.
     /// </summary>
-    protected void MultiplyRecurrent(DirectionWorkspace<T> ws, int slot, bool transposed, int firstRow, int rows, int batch,
+    protected void MultiplyRecurrent(DirectionWorkspace<T> ws, int slot, bool transposed, int firstRow, int rows, int batch, int first, int end,
         ReadOnlySpan<T> a, int lda, Span<T> c, int ldc, bool accumulate)
     {
-        int h = HiddenSize, k = transposed ? h : rows, n = transposed ? rows : h;
+        int h = HiddenSize, k = transposed ? h : rows, n = transposed ? rows : h, m = end - first;
+        if (m <= 0) return;
+        // The part's rows: m − 1 whole rows and the used length of the last.
+        ReadOnlySpan<T> aRows = a.Slice(first * lda, (m - 1) * lda + k);
+        Span<T> cRows = c.Slice(first * ldc, (m - 1) * ldc + n);
         var pack = ws.Packs[slot];
         if (pack.IsReady && Gemm.UsePacked<T>(batch, n, k))
-            Gemm.MultiplyPacked(false, batch, a, lda, pack, c, ldc, accumulate);
+            Gemm.MultiplyPacked(false, m, aRows, lda, pack, cRows, ldc, accumulate);
         else
-            Gemm.Multiply(false, transposed, batch, n, k, a, lda, Values(WeightHh + firstRow * h, rows * h), h, c, ldc, accumulate);
+            // Not packed for the whole batch, so not for a part of it either (fewer rows, less work).
+            Gemm.Multiply(false, transposed, m, n, k, aRows, lda, Values(WeightHh + firstRow * h, rows * h), h, cRows, ldc, accumulate);
     }
 
-    /// <summary>StepProjection = h_{t−1} · W_hhᵀ + b_hh for the live rows: (b, G·H).</summary>
-    protected Span<T> ProjectHidden(DirectionWorkspace<T> ws, int t, int batch)
+    /// <summary>StepProjection[first..end) = h_{t−1} · W_hhᵀ + b_hh for those live rows; returns StepProjection (b, G·H) from row 0.</summary>
+    protected Span<T> ProjectHidden(DirectionWorkspace<T> ws, int t, int batch, int first, int end)
     {
         int g = GateWidth, h = HiddenSize;
         Span<T> projection = ws.StepProjection.AsSpan(0, batch * g);
-        MultiplyRecurrent(ws, RecurrentPack.Forward, transposed: true, 0, g, batch, ws.Hidden.AsSpan(t * ws.Batch * h, batch * h), h, projection, g, accumulate: false);
-        if (BiasHh >= 0) AddRowVector(projection, batch, Values(BiasHh, g));
+        MultiplyRecurrent(ws, RecurrentPack.Forward, transposed: true, 0, g, batch, first, end,
+            ws.Hidden.AsSpan(t * ws.Batch * h, batch * h), h, projection, g, accumulate: false);
+        if (BiasHh >= 0) AddRowVector(projection[(first * g)..], end - first, Values(BiasHh, g));
         return projection;
     }
 

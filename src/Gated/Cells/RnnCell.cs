@@ -25,23 +25,30 @@ internal sealed class RnnCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
     public override DirectionWorkspace<T> CreateWorkspace() =>
         new(InputSize, HiddenSize, GateCount, hasCell: false, hasResetTerm: false, separateHiddenGradient: false);
 
-    public override void ForwardStep(DirectionWorkspace<T> ws, int t, int batch)
+    protected override void ForwardRows(DirectionWorkspace<T> ws, int t, int batch, int first, int end)
     {
         int h = HiddenSize, rowBase = t * ws.Batch;
-        Span<T> hp = ProjectHidden(ws, t, batch);
-        Span<T> a = ws.Gates.AsSpan(rowBase * h, batch * h);
-        ReadOnlySpan<T> xp = ws.InputProjection.AsSpan(rowBase * h, batch * h);
-        TensorPrimitives.Add(xp, hp, a);
-        nonlinearity.Apply(a);
-        a.CopyTo(ws.Hidden.AsSpan((rowBase + ws.Batch) * h, batch * h));
+        Span<T> hp = ProjectHidden(ws, t, batch, first, end);
+        for (int row = first; row < end; row++)
+        {
+            // One row at a time, so that each row's activation takes the same code path whatever the split.
+            Span<T> a = ws.Gates.AsSpan((rowBase + row) * h, h);
+            TensorPrimitives.Add(ws.InputProjection.AsSpan((rowBase + row) * h, h), hp.Slice(row * h, h), a);
+            nonlinearity.Apply(a);
+            a.CopyTo(ws.Hidden.AsSpan((rowBase + ws.Batch + row) * h, h));
+        }
     }
 
-    public override void BackwardStep(DirectionWorkspace<T> ws, int t, int batch)
+    protected override void BackwardRows(DirectionWorkspace<T> ws, int t, int batch, int first, int end)
     {
         int h = HiddenSize, rowBase = t * ws.Batch;
-        Span<T> da = ws.dInputProjection.AsSpan(rowBase * h, batch * h);
-        ws.dHidden.AsSpan(0, batch * h).CopyTo(da);
-        nonlinearity.MultiplyByDerivative(ws.Gates.AsSpan(rowBase * h, batch * h), da);
-        MultiplyRecurrent(ws, RecurrentPack.Backward, transposed: false, 0, h, batch, da, h, ws.dHiddenPrev.AsSpan(0, batch * h), h, accumulate: false);
+        for (int row = first; row < end; row++)
+        {
+            Span<T> da = ws.dInputProjection.AsSpan((rowBase + row) * h, h);
+            ws.dHidden.AsSpan(row * h, h).CopyTo(da);
+            nonlinearity.MultiplyByDerivative(ws.Gates.AsSpan((rowBase + row) * h, h), da);
+        }
+        MultiplyRecurrent(ws, RecurrentPack.Backward, transposed: false, 0, h, batch, first, end,
+            ws.dInputProjection.AsSpan(rowBase * h, batch * h), h, ws.dHiddenPrev.AsSpan(0, batch * h), h, accumulate: false);
     }
 }

@@ -28,6 +28,13 @@ public static class ComputeThreads
             Volatile.Write(ref count, value);
         }
     }
+
+    /// <summary>
+    /// The threads a product started on this thread may use: <see cref="Count"/>, or 1 inside a part of a
+    /// job that is already split over the workers (a time step split by batch rows runs each part's
+    /// products on that part's own thread; the pool runs one job at a time).
+    /// </summary>
+    internal static int AvailableHere => WorkerPool.IsInsideJob ? 1 : Count;
 }
 
 /// <summary>A piece of work split into parts, each run by one thread: <see cref="Execute"/>(part, parts).</summary>
@@ -50,6 +57,11 @@ internal static class WorkerPool
     private static readonly object StartLock = new();
     private static Worker[] workers = [];
     private static int busy;
+
+    [ThreadStatic] private static bool insideJob;
+
+    /// <summary>True on a thread while it runs a part of a job (the caller's part 0 included).</summary>
+    public static bool IsInsideJob => insideJob;
 
     private static IParallelJob? currentJob;
     private static int currentParts;
@@ -77,8 +89,10 @@ internal static class WorkerPool
             Interlocked.Increment(ref generation);
             for (int w = 0; w < parts - 1; w++) workers[w].Wake.Set();
             Exception? error = null;
+            insideJob = true;
             try { job.Execute(0, parts); }
             catch (Exception e) { error = e; }
+            finally { insideJob = false; }
             var spin = new SpinWait();
             while (Volatile.Read(ref pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
             currentJob = null;
@@ -100,7 +114,16 @@ internal static class WorkerPool
     private static void RunAlone(IParallelJob job, int parts)
     {
         // Same parts, one after another: the split (and so every result) does not depend on who runs it.
-        for (int part = 0; part < Math.Max(parts, 1); part++) job.Execute(part, Math.Max(parts, 1));
+        bool outer = insideJob;
+        insideJob = true;
+        try
+        {
+            for (int part = 0; part < Math.Max(parts, 1); part++) job.Execute(part, Math.Max(parts, 1));
+        }
+        finally
+        {
+            insideJob = outer;
+        }
     }
 
     private static void EnsureWorkers(int needed)
@@ -154,8 +177,10 @@ internal static class WorkerPool
                 int parts = currentParts;
                 if (job is not null && part < parts)
                 {
+                    insideJob = true;
                     try { job.Execute(part, parts); }
                     catch (Exception e) { Error = e; }
+                    finally { insideJob = false; }
                     Interlocked.Decrement(ref pending);
                 }
             }

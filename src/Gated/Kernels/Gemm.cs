@@ -57,7 +57,7 @@ internal static class Gemm
         {
             case (false, false): MultiplyNN(m, n, k, a, lda, b, ldb, c, ldc, accumulate); break;
             case (false, true):
-                if ((long)m * n * k >= ParallelDotThreshold && ComputeThreads.Count > 1 && n >= 2 * ComputeThreads.Count)
+                if ((long)m * n * k >= ParallelDotThreshold && ComputeThreads.AvailableHere > 1 && n >= 2 * ComputeThreads.AvailableHere)
                 {
                     unsafe
                     {
@@ -165,7 +165,7 @@ internal static class Gemm
             var job = forThisThread ??= new DotJob<T>();
             job.m = m; job.n = n; job.k = k; job.lda = lda; job.ldb = ldb; job.ldc = ldc;
             job.a = a; job.b = b; job.c = c; job.accumulate = accumulate;
-            WorkerPool.Run(job, Math.Min(ComputeThreads.Count, n), (long)m * n * k);
+            WorkerPool.Run(job, Math.Min(ComputeThreads.AvailableHere, n), (long)m * n * k);
             job.a = job.b = job.c = null;
         }
 

@@ -25,7 +25,7 @@ namespace Gated.Kernels;
 /// accumulate). Edge tiles are computed in full on zero-padded panels and only their valid part is
 /// written. A B panel (KC·NR values, 16 KB of floats) stays in L1 while the A micro-panels of a row
 /// block stream from L2.</para>
-/// <para>Threads split the panels of op(B) (or the rows of A when there are too few panels): each output
+/// <para>Threads split the panels of op(B) or the rows of op(A), whichever repeats less packing (SplitByColumns): each output
 /// element is computed by one thread, in the same order, so results do not depend on the thread count.</para>
 /// </remarks>
 internal static unsafe class PackedGemm
@@ -77,18 +77,36 @@ internal static unsafe class PackedGemm
 
     private static void Run<T>(Job<T> job, int m, int n, int k) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int threads = ComputeThreads.Count;
+        int threads = ComputeThreads.AvailableHere;
         int parts = 1;
         if (threads > 1 && (long)m * n * k >= ParallelThreshold)
         {
             int panels = (n + PanelWidth<T>() - 1) / PanelWidth<T>();
             int microPanels = (m + MicroRows - 1) / MicroRows;
-            job.SplitColumns = panels >= 2 * threads || panels >= microPanels;
+            job.SplitColumns = SplitByColumns(job.Prepacked, m, n, k, panels, microPanels, threads);
             parts = Math.Min(threads, job.SplitColumns ? panels : microPanels);
         }
         if (parts <= 1) job.Execute(0, 1);
         else WorkerPool.Run(job, parts, (long)m * n * k);
         job.Clear();
+    }
+
+    /// <summary>
+    /// Whether a product split over threads is split by panels of output columns (else by micro-panels of
+    /// rows). Every thread packs the operand the split does not cut, in full: columns repeat the packing of
+    /// op(A) (m · k values) on each thread, rows repeat op(B)'s (k · n), unless B is packed already (then
+    /// rows repeat nothing, but each thread streams all of B from memory). So a product with B to pack is
+    /// split across the side that repeats the smaller pack, when that side has a part for every thread.
+    /// Either split gives every output element the same sequence of operations.
+    /// </summary>
+    private static bool SplitByColumns(bool prepacked, int m, int n, int k, int panels, int microPanels, int threads)
+    {
+        // B packed already: columns whenever there are enough panels (the pack of A, a time step's few
+        // rows, is cheap to repeat, and each thread then reads only its panels of B).
+        if (prepacked) return panels >= 2 * threads || panels >= microPanels;
+        // m·k against k·n: repeat the smaller pack.
+        if (m <= n) return panels >= threads || panels >= microPanels;
+        return microPanels < threads && panels >= microPanels;
     }
 
     /// <summary>One product's arguments, shared by the threads that compute its parts.</summary>
@@ -101,6 +119,7 @@ internal static unsafe class PackedGemm
         private int m, n, k, lda, ldb, ldc, packedColumns;
         private T* a, b, c, packed;
         public bool SplitColumns;
+        public bool Prepacked => prepacked;
 
         public void Set(bool transA, int m, int n, int k, T* a, int lda, T* c, int ldc, bool accumulate)
         {

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using Gated.Cells;
 using Gated.Memory;
 
@@ -269,7 +270,7 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
                             int time = direction == 0 ? step : sortedLengths[row] - 1 - step;
                             ReadOnlySpan<T> dOut = dOutput.AsSpan((time * b + row) * width + direction * h, h);
                             Span<T> dh = ws.dHidden.AsSpan(row * h, h);
-                            for (int j = 0; j < h; j++) dh[j] += dOut[j];
+                            TensorPrimitives.Add(dh, dOut, dh);
                         }
                         cell.BackwardStep(ws, step, live);
                         ws.SwapHiddenGradients();
@@ -419,7 +420,7 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
                 int from = fromDirection ? step : time, to = fromDirection ? time : step;
                 ReadOnlySpan<T> src = source.AsSpan((from * b + row) * n, n);
                 Span<T> dst = destination.AsSpan((to * b + row) * n, n);
-                if (accumulate) for (int j = 0; j < n; j++) dst[j] += src[j];
+                if (accumulate) TensorPrimitives.Add(dst, src, dst);
                 else src.CopyTo(dst);
             }
         }

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using Gated.Kernels;
 
 namespace Gated.Training;
 
@@ -81,23 +82,57 @@ public static class BernoulliNll
     // Chunks of this many elements go through TensorPrimitives in stack buffers.
     private const int Chunk = 128;
 
+    // From this many elements the chunks are split over threads (music-batch's 140,800 logits are; a
+    // single music sequence's 17,600 are not).
+    private const int ParallelMinimum = 1 << 15;
+
     /// <summary>
     /// The loss (and gradient) a chunk at a time with <see cref="TensorPrimitives"/>, in double precision
     /// whatever T: ℓ = max(a, 0) − a·y + log(1 + e^{−|a|}) per element, summed; gradient = scale·(σ(a) − y).
+    /// Large inputs split their chunks over threads (<see cref="ChunkJob{T}"/>): each part writes its
+    /// elements' ℓ into a buffer, and the calling thread sums the buffer in element order, so the total has
+    /// the same bits as the one-thread loop's running sum.
     /// </summary>
-    private static double Vectorised<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> targets, Span<T> gradient, double scale, bool withGradient)
+    private static unsafe double Vectorised<T>(ReadOnlySpan<T> logits, ReadOnlySpan<T> targets, Span<T> gradient, double scale, bool withGradient)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int length = logits.Length;
+        int chunks = (length + Chunk - 1) / Chunk;
+        int parts = Math.Min(ComputeThreads.AvailableHere, chunks);
+        fixed (T* pLogits = logits)
+        fixed (T* pTargets = targets)
+        fixed (T* pGradient = gradient)
+        {
+            if (parts <= 1 || length < ParallelMinimum)
+                return Chunks(pLogits, pTargets, pGradient, scale, withGradient, 0, length, terms: null);
+            double[] terms = ChunkJob<T>.Terms(length);
+            fixed (double* pTerms = terms)
+            {
+                ChunkJob<T>.Run(pLogits, pTargets, pGradient, scale, withGradient, length, pTerms, parts);
+                double total = 0;
+                for (int i = 0; i < length; i++) total += pTerms[i];
+                return total;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Elements [start, end) (start a multiple of <see cref="Chunk"/>): returns their running sum of ℓ, or
+    /// writes each ℓ to <paramref name="terms"/> (and returns 0) when it is given; writes the gradient when asked.
+    /// </summary>
+    private static unsafe double Chunks<T>(T* logits, T* targets, T* gradient, double scale, bool withGradient, int start, int end, double* terms)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Span<double> a = stackalloc double[Chunk];
         Span<double> y = stackalloc double[Chunk];
         Span<double> work = stackalloc double[Chunk];
         double total = 0;
-        for (int start = 0; start < logits.Length; start += Chunk)
+        for (; start < end; start += Chunk)
         {
-            int n = Math.Min(Chunk, logits.Length - start);
+            int n = Math.Min(Chunk, end - start);
             Span<double> an = a[..n], yn = y[..n], w = work[..n];
-            TensorPrimitives.ConvertTruncating(logits.Slice(start, n), an);
-            TensorPrimitives.ConvertTruncating(targets.Slice(start, n), yn);
+            TensorPrimitives.ConvertTruncating(new ReadOnlySpan<T>(logits + start, n), an);
+            TensorPrimitives.ConvertTruncating(new ReadOnlySpan<T>(targets + start, n), yn);
             // log(1 + e^{−|a|})
             TensorPrimitives.Abs(an, w);
             TensorPrimitives.Negate(w, w);
@@ -105,17 +140,67 @@ public static class BernoulliNll
             TensorPrimitives.Add(w, 1.0, w);
             TensorPrimitives.Log(w, w);
             // + max(a, 0) − a·y
-            for (int i = 0; i < n; i++) total += Math.Max(an[i], 0) - an[i] * yn[i] + w[i];
+            if (terms is null)
+                for (int i = 0; i < n; i++) total += Math.Max(an[i], 0) - an[i] * yn[i] + w[i];
+            else
+                for (int i = 0; i < n; i++) terms[start + i] = Math.Max(an[i], 0) - an[i] * yn[i] + w[i];
             if (withGradient)
             {
                 // The gradient may overwrite the logits: they were copied into a above.
                 TensorPrimitives.Sigmoid(an, w);
                 TensorPrimitives.Subtract(w, yn, w);
                 TensorPrimitives.Multiply(w, scale, w);
-                TensorPrimitives.ConvertTruncating(w, gradient.Slice(start, n));
+                TensorPrimitives.ConvertTruncating(w, new Span<T>(gradient + start, n));
             }
         }
         return total;
+    }
+
+    /// <summary>
+    /// The chunks of one call split over the worker pool: part p of P takes whole chunks
+    /// [chunks·p/P, chunks·(p+1)/P) and writes their ℓ and gradient. One instance (and one buffer of
+    /// terms, grown when a longer input arrives) per calling thread, so a call allocates nothing after the first.
+    /// </summary>
+    private sealed unsafe class ChunkJob<T> : IParallelJob where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        [ThreadStatic] private static ChunkJob<T>? forThisThread;
+        [ThreadStatic] private static double[]? terms;
+
+        private T* logits, targets, gradient;
+        private double* termsPointer;
+        private double scale;
+        private bool withGradient;
+        private int length;
+
+        public static double[] Terms(int length)
+        {
+            if (terms is null || terms.Length < length) terms = new double[length];
+            return terms;
+        }
+
+        public static void Run(T* logits, T* targets, T* gradient, double scale, bool withGradient, int length, double* terms, int parts)
+        {
+            var job = forThisThread ??= new ChunkJob<T>();
+            job.logits = logits; job.targets = targets; job.gradient = gradient; job.termsPointer = terms;
+            job.scale = scale; job.withGradient = withGradient; job.length = length;
+            try
+            {
+                WorkerPool.Run(job, parts, length);
+            }
+            finally
+            {
+                job.logits = job.targets = job.gradient = null;
+                job.termsPointer = null;
+            }
+        }
+
+        public void Execute(int part, int parts)
+        {
+            int chunks = (length + Chunk - 1) / Chunk;
+            int start = (int)((long)chunks * part / parts) * Chunk;
+            int end = Math.Min(length, (int)((long)chunks * (part + 1) / parts) * Chunk);
+            if (start < end) Chunks(logits, targets, gradient, scale, withGradient, start, end, termsPointer);
+        }
     }
 
     /// <summary>ℓ(a, y) = max(a, 0) − a·y + log(1 + e^{−|a|}).</summary>

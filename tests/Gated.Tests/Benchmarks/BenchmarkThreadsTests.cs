@@ -120,7 +120,9 @@ public sealed class BenchmarkThreadsTests
     [InlineData("music-batch", CellKind.Lstm, 1)]
     [InlineData("medium", CellKind.Gru, 1)]
     [InlineData("medium", CellKind.Lstm, 1)]
+    [InlineData("music-batch", CellKind.Gru, 2)]
     [InlineData("medium", CellKind.Gru, 2)]
+    [InlineData("medium", CellKind.Lstm, 2)]
     public void ATrainingStepAllocatesNothingAfterWarmUp(string workload, CellKind cell, int threads)
     {
         int saved = ComputeThreads.Count;

@@ -58,7 +58,7 @@ public sealed class PackedGemmTests
         int saved = ComputeThreads.Count;
         try
         {
-            foreach (var (transA, transB, m, n, k) in new[] { (false, true, 64, 3072, 300), (true, false, 384, 128, 700), (false, false, 3000, 40, 138), (false, false, 200, 8, 512), (false, true, 1, 768, 344), (false, true, 2, 301, 200) })
+            foreach (var (transA, transB, m, n, k) in new[] { (false, true, 64, 3072, 300), (true, false, 384, 128, 700), (false, false, 3000, 40, 138), (false, false, 200, 8, 512), (false, true, 1, 768, 344), (false, true, 2, 301, 200), (false, false, 12, 16, 30000), (true, false, 13, 700, 500) })
             {
                 int aRows = transA ? k : m, aCols = transA ? m : k, bRows = transB ? n : k, bCols = transB ? k : n;
                 float[] a = Fill<float>(random, aRows * aCols), b = Fill<float>(random, bRows * bCols);
