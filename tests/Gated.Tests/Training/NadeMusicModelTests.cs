@@ -18,25 +18,7 @@ namespace Gated.Tests.Training;
 /// </summary>
 public sealed class NadeMusicModelTests
 {
-    /// <summary>Chords of a I–IV–V–I cycle, two steps each, with an occasional melody note; lengths 2..24.</summary>
-    private static List<PianoRoll> Synthetic(int count, int seed)
-    {
-        int[][] chords = [[48, 52, 55], [53, 57, 60], [55, 59, 62], [48, 52, 55]];
-        var random = new Random(seed);
-        var rolls = new List<PianoRoll>();
-        for (int s = 0; s < count; s++)
-        {
-            int length = 2 + random.Next(23), offset = random.Next(8);
-            var steps = new List<int[]>();
-            for (int t = 0; t < length; t++)
-            {
-                int[] chord = chords[((t + offset) / 2) % 4];
-                steps.Add(random.Next(3) == 0 ? [.. chord, 72 + random.Next(5)] : chord);
-            }
-            rolls.Add(PianoRoll.FromPitches(steps));
-        }
-        return rolls;
-    }
+    private static List<PianoRoll> Synthetic(int count, int seed) => SyntheticMusic.Rolls(count, seed);
 
     private static MusicModel Create(int hidden = 12, int nadeHidden = 10, int seed = 1) =>
         new(new RecurrentOptions { Cell = CellKind.Gru, InputSize = 88, HiddenSize = hidden }, seed, MusicOutput.Nade(nadeHidden));
