@@ -289,6 +289,8 @@ public static class Reproduction
             md.AppendLine(CultureInfo.InvariantCulture, $"| {r.DataSet} | {CellName(r.Cell)} | {r.Units} | {r.Parameters:N0} / ≈{Chung2014.PaperParameters(r.Cell):N0} | {r.LearningRate:G3} | {r.BestEpoch} / {r.Epochs} ({r.Stop}) | {r.TrainNll:F3} ({r.PaperTrain:F2}) | {r.ValidNll:F3} | {test} ({r.PaperTest:F2}) | {r.Seconds:F0} |");
         }
         md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"{rows.Count(r => r.MeetsPaper)} of {rows.Count} runs reach the paper's test NLL. Wall time {(wallSeconds is double wallTime ? $"{wallTime / 60:F1} minutes" : "not recorded")} ({options.Jobs} run(s) at a time; training time summed over runs {rows.Sum(r => r.Seconds) / 60:F1} minutes).").AppendLine();
+        if (!options.Quick && rows.Any(r => !r.MeetsPaper))
+            md.AppendLine("For the cells above the paper: what a ten-times-larger GRU and two trivial baselines measure on the same data, in [docs/training.md, \"Where the paper's Nottingham and MuseData numbers sit\"](../docs/training.md#where-the-papers-nottingham-and-musedata-numbers-sit).").AppendLine();
         md.AppendLine("Parameter counts: ours include the 88-unit output layer (H·88 + 88) and PyTorch's two bias vectors; the recurrent part alone is " +
             string.Join(", ", rows.Select(r => r.Cell).Distinct().Select(c => $"{CellName(c)} {rows.First(r => r.Cell == c).RecurrentParameters:N0}")) +
             ". The paper's counts (its Table 1) cannot be reproduced exactly from its description with 88 inputs and outputs.").AppendLine();
