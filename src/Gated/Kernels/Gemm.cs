@@ -79,7 +79,7 @@ internal static class Gemm
 
     /// <summary>
     /// C (=|+=) op(A)·B with B already packed (k × n): the recurrent product of every time step reuses
-    /// weights packed once per pass. Call it only where <see cref="UsePacked{T}"/> holds.
+    /// weights packed once per pass. Call it only where <see cref="UsePackedWeights{T}"/> holds.
     /// </summary>
     public static void MultiplyPacked<T>(bool transA, int m, ReadOnlySpan<T> a, int lda, PackedMatrix<T> packedB, Span<T> c, int ldc, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -106,6 +106,21 @@ internal static class Gemm
     public static bool UsePacked<T>(int m, int n, int k) where T : unmanaged, IFloatingPointIeee754<T> =>
         PackedKernelEnabled && PackedGemm.IsSupported && (typeof(T) == typeof(float) || typeof(T) == typeof(double))
         && m >= PackedMinimumRows && (long)m * n * k >= PackedMinimumWork;
+
+    /// <summary>
+    /// Whether a recurrent product of <paramref name="m"/> live rows against weights packed once per pass goes
+    /// to the packed kernels: as <see cref="UsePacked{T}"/>, and also for 1 to 3 rows (a batch of one sequence)
+    /// when the weights hold at least <see cref="RowKernelMinimumWeights"/> values: those rows go through the
+    /// one-row kernel on the pack (<see cref="PackedGemm.MultiplyRowPacked{T}"/>), which reads the weights
+    /// contiguously and gives a row the same bits as the micro-kernels.
+    /// </summary>
+    public static bool UsePackedWeights<T>(int m, int n, int k) where T : unmanaged, IFloatingPointIeee754<T> =>
+        UsePacked<T>(m, n, k)
+        || (PackedKernelEnabled && PackedGemm.IsSupported && (typeof(T) == typeof(float) || typeof(T) == typeof(double))
+            && m >= 1 && m < PackedGemm.RowKernelMaximumRows && (long)n * k >= RowKernelMinimumWeights);
+
+    /// <summary>The fewest weights (n · k) for which a product of 1 to 3 rows is worth packing the weights once per pass.</summary>
+    internal const long RowKernelMinimumWeights = 1024;
 
     /// <summary>Tests turn the packed kernel off to compare a layer's results with and without it.</summary>
     internal static bool PackedKernelEnabled = true;

@@ -52,6 +52,51 @@ public sealed class PackedGemmTests
     }
 
     [Fact]
+    public void OneRowKernelMatchesTheScalarTwinAndTheMicroKernelsBits()
+    {
+        if (!PackedGemm.IsSupported) return; // the kernel tests without AVX2 cover the fall-back
+        var random = new Random(12);
+        foreach (int n in new[] { 1, 15, 16, 17, 46, 63, 64, 65, 138, 200 })
+        foreach (int k in new[] { 1, 7, 46, PackedGemm.DepthBlock, PackedGemm.DepthBlock + 1, 2 * PackedGemm.DepthBlock + 3 })
+        foreach (bool accumulate in new[] { false, true })
+        {
+            CheckRows<float>(random, n, k, accumulate, 1e-5);
+            CheckRows<double>(random, n, k, accumulate, 1e-13);
+        }
+    }
+
+    /// <summary>
+    /// Six rows through the micro-kernel (one MultiplyPacked call) against the same rows one, two and three
+    /// at a time (the one-row kernel): identical bits; and the rows against <see cref="ScalarGemm"/>.
+    /// </summary>
+    private static void CheckRows<T>(Random random, int n, int k, bool accumulate, double tolerance) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        const int m = 6;
+        T[] a = Fill<T>(random, m * k), b = Fill<T>(random, k * n), c0 = Fill<T>(random, m * n);
+        var packed = new PackedMatrix<T>();
+        packed.Pack(false, k, n, b, n);
+        T[] tile = (T[])c0.Clone();
+        Gemm.MultiplyPacked(false, m, a, k, packed, tile, n, accumulate);
+        foreach (int rowsPerCall in new[] { 1, 2, 3 })
+        {
+            T[] rows = (T[])c0.Clone();
+            for (int i = 0; i < m; i += rowsPerCall)
+            {
+                int count = Math.Min(rowsPerCall, m - i);
+                Gemm.MultiplyPacked(false, count, a.AsSpan(i * k), k, packed, rows.AsSpan(i * n), n, accumulate);
+            }
+            Assert.True(tile.AsSpan().SequenceEqual(rows), $"{typeof(T).Name} n={n} k={k} accumulate={accumulate}: {rowsPerCall} row(s) per call differ from the 6-row tile");
+        }
+        T[] expected = (T[])c0.Clone();
+        ScalarGemm.Multiply(false, false, m, n, k, a, k, b, n, expected, n, accumulate);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double e = double.CreateTruncating(expected[i]), actual = double.CreateTruncating(tile[i]);
+            Assert.True(Math.Abs(e - actual) <= tolerance * Math.Max(1, Math.Sqrt(k)), $"{typeof(T).Name} n={n} k={k}: element {i} is {actual}, the scalar twin {e}");
+        }
+    }
+
+    [Fact]
     public void ResultsAreIdenticalWhateverTheThreadCount()
     {
         var random = new Random(9);
