@@ -243,7 +243,17 @@ internal static unsafe class PackedGemm
         {
             int rows = Math.Min(MicroRows, mc - ir);
             T* panel = target + (long)ir * kc;
-            if (transA)
+            if (transA && rows == MicroRows)
+            {
+                // op(A)[i, p] = A[p, i]: row p of A holds the MR values contiguously; one block copy each.
+                for (int p = 0; p < kc; p++)
+                    Unsafe.CopyBlockUnaligned(panel + p * MicroRows, a + (long)(pc + p) * lda + ic + ir, (uint)(MicroRows * sizeof(T)));
+            }
+            else if (!transA && rows == MicroRows && typeof(T) == typeof(float) && Sse.IsSupported)
+            {
+                PackRowsOfSix((float*)a + (long)(ic + ir) * lda + pc, lda, kc, (float*)panel);
+            }
+            else if (transA)
             {
                 // op(A)[i, p] = A[p, i]: row p of A holds the MR values contiguously.
                 for (int p = 0; p < kc; p++)
@@ -271,6 +281,42 @@ internal static unsafe class PackedGemm
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// The float micro-panel of six whole rows of A (not transposed): target[p · 6 + r] = rows[r · lda + p]
+    /// for p in [0, kc). Four depth steps at a time: rows 0–3 are transposed 4 × 4 in registers and rows 4–5
+    /// interleaved in pairs, written as four values and two; the remaining depth steps one at a time.
+    /// The same values as the scalar loop, only moved faster.
+    /// </summary>
+    private static void PackRowsOfSix(float* rows, int lda, int kc, float* target)
+    {
+        Debug.Assert(MicroRows == 6);
+        float* r0 = rows, r1 = rows + lda, r2 = r1 + lda, r3 = r2 + lda, r4 = r3 + lda, r5 = r4 + lda;
+        int p = 0;
+        for (; p + 4 <= kc; p += 4)
+        {
+            Vector128<float> a0 = Sse.LoadVector128(r0 + p), a1 = Sse.LoadVector128(r1 + p);
+            Vector128<float> a2 = Sse.LoadVector128(r2 + p), a3 = Sse.LoadVector128(r3 + p);
+            Vector128<float> a4 = Sse.LoadVector128(r4 + p), a5 = Sse.LoadVector128(r5 + p);
+            // 4 × 4 transpose of rows 0–3: t_q = (r0[p+q], r1[p+q], r2[p+q], r3[p+q]).
+            Vector128<float> l01 = Sse.UnpackLow(a0, a1), h01 = Sse.UnpackHigh(a0, a1);
+            Vector128<float> l23 = Sse.UnpackLow(a2, a3), h23 = Sse.UnpackHigh(a2, a3);
+            Vector128<float> t0 = Sse.MoveLowToHigh(l01, l23), t1 = Sse.MoveHighToLow(l23, l01);
+            Vector128<float> t2 = Sse.MoveLowToHigh(h01, h23), t3 = Sse.MoveHighToLow(h23, h01);
+            // Rows 4–5 in pairs: (r4[p], r5[p], r4[p+1], r5[p+1]) and the next two.
+            Vector128<float> l45 = Sse.UnpackLow(a4, a5), h45 = Sse.UnpackHigh(a4, a5);
+            float* d = target + p * MicroRows;
+            Sse.Store(d, t0); Sse.StoreLow(d + 4, l45);
+            Sse.Store(d + 6, t1); Sse.StoreHigh(d + 10, l45);
+            Sse.Store(d + 12, t2); Sse.StoreLow(d + 16, h45);
+            Sse.Store(d + 18, t3); Sse.StoreHigh(d + 22, h45);
+        }
+        for (; p < kc; p++)
+        {
+            float* d = target + p * MicroRows;
+            d[0] = r0[p]; d[1] = r1[p]; d[2] = r2[p]; d[3] = r3[p]; d[4] = r4[p]; d[5] = r5[p];
         }
     }
 

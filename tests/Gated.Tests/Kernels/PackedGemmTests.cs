@@ -96,6 +96,38 @@ public sealed class PackedGemmTests
         }
     }
 
+    /// <summary>
+    /// The packing of A: float takes the vectorised copies (a 4 × 4 register transpose for rows of A, block copies
+    /// for columns of Aᵀ), double the scalar loops; both must lay out the same values, padding included.
+    /// </summary>
+    [Fact]
+    public unsafe void PackingOfAIsTheSameInTheVectorisedAndTheScalarLoops()
+    {
+        var random = new Random(14);
+        foreach (bool transA in new[] { false, true })
+        foreach (int mc in new[] { 1, 5, 6, 7, 12, 13, PackedGemm.RowBlock })
+        foreach (int kc in new[] { 1, 3, 4, 5, 46, PackedGemm.DepthBlock })
+        {
+            const int ic = 2, pc = 3;
+            int rows = transA ? pc + kc : ic + mc, cols = transA ? ic + mc + 1 : pc + kc + 2;
+            double[] source = [.. Enumerable.Range(0, rows * cols).Select(_ => random.NextDouble() * 2 - 1)];
+            float[] sourceFloat = [.. source.Select(v => (float)v)];
+            double[] sourceDouble = [.. sourceFloat.Select(v => (double)v)];
+            int panels = (mc + PackedGemm.MicroRows - 1) / PackedGemm.MicroRows;
+            var packedFloat = new float[panels * PackedGemm.MicroRows * kc];
+            var packedDouble = new double[packedFloat.Length];
+            Array.Fill(packedFloat, float.NaN);
+            Array.Fill(packedDouble, double.NaN);
+            fixed (float* a = sourceFloat, target = packedFloat)
+                PackedGemm.PackA(transA, mc, kc, a, cols, ic, pc, target);
+            fixed (double* a = sourceDouble, target = packedDouble)
+                PackedGemm.PackA(transA, mc, kc, a, cols, ic, pc, target);
+            for (int i = 0; i < packedFloat.Length; i++)
+                Assert.True(BitConverter.DoubleToInt64Bits(packedDouble[i]) == BitConverter.DoubleToInt64Bits((double)packedFloat[i]),
+                    $"transA={transA} mc={mc} kc={kc}: packed value {i} is {packedFloat[i]} for float, {packedDouble[i]} for double");
+        }
+    }
+
     [Fact]
     public void ResultsAreIdenticalWhateverTheThreadCount()
     {
