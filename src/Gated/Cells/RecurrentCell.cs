@@ -181,7 +181,7 @@ internal abstract class RecurrentCell<T> where T : unmanaged, IFloatingPointIeee
     /// <summary>
     /// Packs the blocks of W_hh that the forward steps multiply by, once for the whole pass
     /// (<see cref="DirectionWorkspace{T}.ReleasePacks"/> ends it). Products too small for the packed
-    /// kernel are left unpacked.
+    /// kernels (<see cref="Gemm.UsePackedWeights{T}"/>) are left unpacked.
     /// </summary>
     public virtual void PackForward(DirectionWorkspace<T> ws) => PackRecurrent(ws, RecurrentPack.Forward, transposed: true, 0, GateWidth);
 
@@ -196,7 +196,7 @@ internal abstract class RecurrentCell<T> where T : unmanaged, IFloatingPointIeee
     {
         int h = HiddenSize, k = transposed ? h : rows, n = transposed ? rows : h;
         var pack = ws.Packs[slot];
-        if (Gemm.UsePacked<T>(ws.Batch, n, k)) pack.Pack(transposed, k, n, Values(WeightHh + firstRow * h, rows * h), h);
+        if (Gemm.UsePackedWeights<T>(ws.Batch, n, k)) pack.Pack(transposed, k, n, Values(WeightHh + firstRow * h, rows * h), h);
         else pack.Release();
     }
 
@@ -207,7 +207,8 @@ internal abstract class RecurrentCell<T> where T : unmanaged, IFloatingPointIeee
     /// rows, not for the part: from the pack in <paramref name="slot"/> when it is ready and the whole
     /// product is large enough, else straight from the weights. Each row of C is then computed with the
     /// same operations whatever the part (the packed micro-kernels give a row the same bits in a 6-row,
-    /// 4-row or edge tile; the unpacked kernels work row by row), so results do not depend on the split.
+    /// 4-row or edge tile and in the one-row kernel that takes parts of 1 to 3 rows; the unpacked kernels
+    /// work row by row), so results do not depend on the split.
     /// </summary>
     protected void MultiplyRecurrent(DirectionWorkspace<T> ws, int slot, bool transposed, int firstRow, int rows, int batch, int first, int end,
         ReadOnlySpan<T> a, int lda, Span<T> c, int ldc, bool accumulate)
@@ -218,7 +219,7 @@ internal abstract class RecurrentCell<T> where T : unmanaged, IFloatingPointIeee
         ReadOnlySpan<T> aRows = a.Slice(first * lda, (m - 1) * lda + k);
         Span<T> cRows = c.Slice(first * ldc, (m - 1) * ldc + n);
         var pack = ws.Packs[slot];
-        if (pack.IsReady && Gemm.UsePacked<T>(batch, n, k))
+        if (pack.IsReady && Gemm.UsePackedWeights<T>(batch, n, k))
             Gemm.MultiplyPacked(false, m, aRows, lda, pack, cRows, ldc, accumulate);
         else
             // Not packed for the whole batch, so not for a part of it either (fewer rows, less work).

@@ -17,7 +17,7 @@ namespace Gated.Kernels;
 /// The three shapes a recurrent layer uses are vectorised with <see cref="Vector{T}"/>:
 /// <list type="bullet">
 /// <item>NN (C += A·B): row update C[i,:] += A[i,p]·B[p,:], vectors along n.</item>
-/// <item>NT (C += A·Bᵀ): dot products of rows of A and rows of B, vectors along k.</item>
+/// <item>NT (C += A·Bᵀ): dot products of rows of A and rows of B, vectors along k, four rows of B at a time.</item>
 /// <item>TN (C += Aᵀ·B): outer-product updates C[i,:] += A[p,i]·B[p,:], vectors along n.</item>
 /// </list>
 /// TT and any tail shorter than a vector go to <see cref="ScalarGemm"/>, the reference this kernel
@@ -79,7 +79,7 @@ internal static class Gemm
 
     /// <summary>
     /// C (=|+=) op(A)·B with B already packed (k × n): the recurrent product of every time step reuses
-    /// weights packed once per pass. Call it only where <see cref="UsePacked{T}"/> holds.
+    /// weights packed once per pass. Call it only where <see cref="UsePackedWeights{T}"/> holds.
     /// </summary>
     public static void MultiplyPacked<T>(bool transA, int m, ReadOnlySpan<T> a, int lda, PackedMatrix<T> packedB, Span<T> c, int ldc, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -106,6 +106,21 @@ internal static class Gemm
     public static bool UsePacked<T>(int m, int n, int k) where T : unmanaged, IFloatingPointIeee754<T> =>
         PackedKernelEnabled && PackedGemm.IsSupported && (typeof(T) == typeof(float) || typeof(T) == typeof(double))
         && m >= PackedMinimumRows && (long)m * n * k >= PackedMinimumWork;
+
+    /// <summary>
+    /// Whether a recurrent product of <paramref name="m"/> live rows against weights packed once per pass goes
+    /// to the packed kernels: as <see cref="UsePacked{T}"/>, and also for 1 to 3 rows (a batch of one sequence)
+    /// when the weights hold at least <see cref="RowKernelMinimumWeights"/> values: those rows go through the
+    /// one-row kernel on the pack (<see cref="PackedGemm.MultiplyRowPacked{T}"/>), which reads the weights
+    /// contiguously and gives a row the same bits as the micro-kernels.
+    /// </summary>
+    public static bool UsePackedWeights<T>(int m, int n, int k) where T : unmanaged, IFloatingPointIeee754<T> =>
+        UsePacked<T>(m, n, k)
+        || (PackedKernelEnabled && PackedGemm.IsSupported && (typeof(T) == typeof(float) || typeof(T) == typeof(double))
+            && m >= 1 && m < PackedGemm.RowKernelMaximumRows && (long)n * k >= RowKernelMinimumWeights);
+
+    /// <summary>The fewest weights (n · k) for which a product of 1 to 3 rows is worth packing the weights once per pass.</summary>
+    internal const long RowKernelMinimumWeights = 1024;
 
     /// <summary>Tests turn the packed kernel off to compare a layer's results with and without it.</summary>
     internal static bool PackedKernelEnabled = true;
@@ -172,16 +187,9 @@ internal static class Gemm
         public void Execute(int part, int parts)
         {
             int start = (int)((long)n * part / parts), end = (int)((long)n * (part + 1) / parts);
+            var bAll = new ReadOnlySpan<T>(b, (int)((long)(n - 1) * ldb + k));
             for (int i = 0; i < m; i++)
-            {
-                var aRow = new ReadOnlySpan<T>(a + (long)i * lda, k);
-                T* cRow = c + (long)i * ldc;
-                for (int j = start; j < end; j++)
-                {
-                    T dot = Dot(aRow, new ReadOnlySpan<T>(b + (long)j * ldb, k));
-                    cRow[j] = accumulate ? cRow[j] + dot : dot;
-                }
-            }
+                DotRows(new ReadOnlySpan<T>(a + (long)i * lda, k), bAll, ldb, start, end, new Span<T>(c + (long)i * ldc, n), accumulate);
         }
     }
 
@@ -190,14 +198,28 @@ internal static class Gemm
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int i = 0; i < m; i++)
+            DotRows(a.Slice(i * lda, k), b, ldb, 0, n, c.Slice(i * ldc, n), accumulate);
+    }
+
+    /// <summary>
+    /// c[j] (=|+=) x · B[j, :] for j in [start, end), B's rows k long at stride ldb: four rows of B at a time
+    /// (<see cref="Dot4{T}"/>: four independent sums, x read once), the rest one at a time (<see cref="Dot{T}"/>);
+    /// both give a row the same bits, so any split of [0, n) gives the same results.
+    /// </summary>
+    private static void DotRows<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> b, int ldb, int start, int end, Span<T> c, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int k = x.Length, j = start;
+        for (; j + 4 <= end; j += 4)
         {
-            ReadOnlySpan<T> aRow = a.Slice(i * lda, k);
-            Span<T> cRow = c.Slice(i * ldc, n);
-            for (int j = 0; j < n; j++)
-            {
-                T dot = Dot(aRow, b.Slice(j * ldb, k));
-                cRow[j] = accumulate ? cRow[j] + dot : dot;
-            }
+            var (d0, d1, d2, d3) = Dot4(x, b.Slice(j * ldb, k), b.Slice((j + 1) * ldb, k), b.Slice((j + 2) * ldb, k), b.Slice((j + 3) * ldb, k));
+            if (accumulate) { c[j] += d0; c[j + 1] += d1; c[j + 2] += d2; c[j + 3] += d3; }
+            else { c[j] = d0; c[j + 1] = d1; c[j + 2] = d2; c[j + 3] = d3; }
+        }
+        for (; j < end; j++)
+        {
+            T dot = Dot(x, b.Slice(j * ldb, k));
+            c[j] = accumulate ? c[j] + dot : dot;
         }
     }
 
@@ -228,7 +250,11 @@ internal static class Gemm
         }
     }
 
-    /// <summary>Σ x[i]·y[i], vectorised; the tail is summed by scalar code.</summary>
+    /// <summary>
+    /// Σ x[i]·y[i]: one <see cref="Vector{T}"/> accumulator over the whole vectors (a multiply, then an add),
+    /// its lanes summed by <see cref="Vector.Sum{T}(Vector{T})"/>, then the tail added in scalar code in
+    /// element order. <see cref="Dot4{T}"/> does exactly this for four y at once.
+    /// </summary>
     public static T Dot<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         Debug.Assert(x.Length == y.Length);
@@ -236,19 +262,52 @@ internal static class Gemm
         int vectorEnd = x.Length - x.Length % width;
         ref T xRef = ref MemoryMarshal.GetReference(x);
         ref T yRef = ref MemoryMarshal.GetReference(y);
-        var acc0 = Vector<T>.Zero;
-        var acc1 = Vector<T>.Zero;
+        var acc = Vector<T>.Zero;
         int i = 0;
-        for (; i + 2 * width <= vectorEnd; i += 2 * width)
-        {
-            acc0 += Vector.LoadUnsafe(ref xRef, (nuint)i) * Vector.LoadUnsafe(ref yRef, (nuint)i);
-            acc1 += Vector.LoadUnsafe(ref xRef, (nuint)(i + width)) * Vector.LoadUnsafe(ref yRef, (nuint)(i + width));
-        }
         for (; i < vectorEnd; i += width)
-            acc0 += Vector.LoadUnsafe(ref xRef, (nuint)i) * Vector.LoadUnsafe(ref yRef, (nuint)i);
-        T sum = Vector.Sum(acc0 + acc1);
+            acc += Vector.LoadUnsafe(ref xRef, (nuint)i) * Vector.LoadUnsafe(ref yRef, (nuint)i);
+        T sum = Vector.Sum(acc);
         for (; i < x.Length; i++) sum += Unsafe.Add(ref xRef, i) * Unsafe.Add(ref yRef, i);
         return sum;
+    }
+
+    /// <summary>
+    /// Four dot products x·y0 … x·y3 at once, each with the operations of <see cref="Dot{T}"/> (so the same
+    /// bits): four independent accumulators hide the add latency that bounds a single dot product, and each
+    /// vector of x is loaded once for the four.
+    /// </summary>
+    public static (T, T, T, T) Dot4<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y0, ReadOnlySpan<T> y1, ReadOnlySpan<T> y2, ReadOnlySpan<T> y3)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int k = x.Length;
+        Debug.Assert(y0.Length == k && y1.Length == k && y2.Length == k && y3.Length == k);
+        int width = Vector<T>.Count;
+        int vectorEnd = k - k % width;
+        ref T xRef = ref MemoryMarshal.GetReference(x);
+        ref T r0 = ref MemoryMarshal.GetReference(y0);
+        ref T r1 = ref MemoryMarshal.GetReference(y1);
+        ref T r2 = ref MemoryMarshal.GetReference(y2);
+        ref T r3 = ref MemoryMarshal.GetReference(y3);
+        Vector<T> a0 = Vector<T>.Zero, a1 = Vector<T>.Zero, a2 = Vector<T>.Zero, a3 = Vector<T>.Zero;
+        int i = 0;
+        for (; i < vectorEnd; i += width)
+        {
+            var xv = Vector.LoadUnsafe(ref xRef, (nuint)i);
+            a0 += xv * Vector.LoadUnsafe(ref r0, (nuint)i);
+            a1 += xv * Vector.LoadUnsafe(ref r1, (nuint)i);
+            a2 += xv * Vector.LoadUnsafe(ref r2, (nuint)i);
+            a3 += xv * Vector.LoadUnsafe(ref r3, (nuint)i);
+        }
+        T s0 = Vector.Sum(a0), s1 = Vector.Sum(a1), s2 = Vector.Sum(a2), s3 = Vector.Sum(a3);
+        for (; i < k; i++)
+        {
+            T xi = Unsafe.Add(ref xRef, i);
+            s0 += xi * Unsafe.Add(ref r0, i);
+            s1 += xi * Unsafe.Add(ref r1, i);
+            s2 += xi * Unsafe.Add(ref r2, i);
+            s3 += xi * Unsafe.Add(ref r3, i);
+        }
+        return (s0, s1, s2, s3);
     }
 }
 

@@ -62,13 +62,23 @@ internal static unsafe class PackedGemm
         Run(job, m, n, k);
     }
 
-    /// <summary>C (=|+=) op(A)·B, with B already packed (<paramref name="packedB"/>: k × n).</summary>
+    /// <summary>
+    /// C (=|+=) op(A)·B, with B already packed (<paramref name="packedB"/>: k × n). Fewer than
+    /// <see cref="RowKernelMaximumRows"/> rows of A (not transposed) go row by row through
+    /// <see cref="MultiplyRowPacked{T}"/>, which gives each row the bits the micro-kernels give it.
+    /// </summary>
     public static void Multiply<T>(bool transA, int m, T* a, int lda, PackedMatrix<T> packedB, T* c, int ldc, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var job = Job<T>.ForThisThread;
         fixed (T* packed = packedB.Data)
         {
+            if (!transA && m < RowKernelMaximumRows)
+            {
+                for (int i = 0; i < m; i++)
+                    MultiplyRowPacked(packedB.Depth, packedB.Columns, packedB.PaddedColumns, a + (long)i * lda, packed, c + (long)i * ldc, accumulate);
+                return;
+            }
+            var job = Job<T>.ForThisThread;
             job.Set(transA, m, packedB.Columns, packedB.Depth, a, lda, c, ldc, accumulate);
             job.SetPackedB(packed, packedB.PaddedColumns);
             Run(job, m, packedB.Columns, packedB.Depth);
@@ -233,7 +243,17 @@ internal static unsafe class PackedGemm
         {
             int rows = Math.Min(MicroRows, mc - ir);
             T* panel = target + (long)ir * kc;
-            if (transA)
+            if (transA && rows == MicroRows)
+            {
+                // op(A)[i, p] = A[p, i]: row p of A holds the MR values contiguously; one block copy each.
+                for (int p = 0; p < kc; p++)
+                    Unsafe.CopyBlockUnaligned(panel + p * MicroRows, a + (long)(pc + p) * lda + ic + ir, (uint)(MicroRows * sizeof(T)));
+            }
+            else if (!transA && rows == MicroRows && typeof(T) == typeof(float) && Sse.IsSupported)
+            {
+                PackRowsOfSix((float*)a + (long)(ic + ir) * lda + pc, lda, kc, (float*)panel);
+            }
+            else if (transA)
             {
                 // op(A)[i, p] = A[p, i]: row p of A holds the MR values contiguously.
                 for (int p = 0; p < kc; p++)
@@ -261,6 +281,42 @@ internal static unsafe class PackedGemm
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// The float micro-panel of six whole rows of A (not transposed): target[p · 6 + r] = rows[r · lda + p]
+    /// for p in [0, kc). Four depth steps at a time: rows 0–3 are transposed 4 × 4 in registers and rows 4–5
+    /// interleaved in pairs, written as four values and two; the remaining depth steps one at a time.
+    /// The same values as the scalar loop, only moved faster.
+    /// </summary>
+    private static void PackRowsOfSix(float* rows, int lda, int kc, float* target)
+    {
+        Debug.Assert(MicroRows == 6);
+        float* r0 = rows, r1 = rows + lda, r2 = r1 + lda, r3 = r2 + lda, r4 = r3 + lda, r5 = r4 + lda;
+        int p = 0;
+        for (; p + 4 <= kc; p += 4)
+        {
+            Vector128<float> a0 = Sse.LoadVector128(r0 + p), a1 = Sse.LoadVector128(r1 + p);
+            Vector128<float> a2 = Sse.LoadVector128(r2 + p), a3 = Sse.LoadVector128(r3 + p);
+            Vector128<float> a4 = Sse.LoadVector128(r4 + p), a5 = Sse.LoadVector128(r5 + p);
+            // 4 × 4 transpose of rows 0–3: t_q = (r0[p+q], r1[p+q], r2[p+q], r3[p+q]).
+            Vector128<float> l01 = Sse.UnpackLow(a0, a1), h01 = Sse.UnpackHigh(a0, a1);
+            Vector128<float> l23 = Sse.UnpackLow(a2, a3), h23 = Sse.UnpackHigh(a2, a3);
+            Vector128<float> t0 = Sse.MoveLowToHigh(l01, l23), t1 = Sse.MoveHighToLow(l23, l01);
+            Vector128<float> t2 = Sse.MoveLowToHigh(h01, h23), t3 = Sse.MoveHighToLow(h23, h01);
+            // Rows 4–5 in pairs: (r4[p], r5[p], r4[p+1], r5[p+1]) and the next two.
+            Vector128<float> l45 = Sse.UnpackLow(a4, a5), h45 = Sse.UnpackHigh(a4, a5);
+            float* d = target + p * MicroRows;
+            Sse.Store(d, t0); Sse.StoreLow(d + 4, l45);
+            Sse.Store(d + 6, t1); Sse.StoreHigh(d + 10, l45);
+            Sse.Store(d + 12, t2); Sse.StoreLow(d + 16, h45);
+            Sse.Store(d + 18, t3); Sse.StoreHigh(d + 22, h45);
+        }
+        for (; p < kc; p++)
+        {
+            float* d = target + p * MicroRows;
+            d[0] = r0[p]; d[1] = r1[p]; d[2] = r2[p]; d[3] = r3[p]; d[4] = r4[p]; d[5] = r5[p];
         }
     }
 
@@ -313,6 +369,86 @@ internal static unsafe class PackedGemm
                 }
             }
         }
+    }
+
+    /// <summary>Products with fewer rows than this (a batch of 1 to 3 sequences) go row by row through <see cref="MultiplyRowPacked{T}"/>.</summary>
+    public const int RowKernelMaximumRows = 4;
+
+    /// <summary>
+    /// One row: c[0..n) (=|+=) a[0..k) · B, B packed (k × n, <paramref name="paddedColumns"/> per depth
+    /// block row). Four panels (4·NR columns, 8 accumulators) at a time, then one at a time; per depth
+    /// block each column's sum runs p = 0..kc in fused multiply-adds from zero and is then stored (first
+    /// block of a product that does not accumulate) or added to C, exactly as in <see cref="MicroKernel{T}"/>,
+    /// so a row gets the same bits here as in a 6-row or 4-row tile. <see cref="ScalarGemm"/> is its reference.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void MultiplyRowPacked<T>(int k, int n, int paddedColumns, T* a, T* packed, T* c, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = Vector256<T>.Count, nr = 2 * w;
+        int panels = (n + nr - 1) / nr;
+        for (int pc = 0; pc < k; pc += DepthBlock)
+        {
+            int kc = Math.Min(DepthBlock, k - pc);
+            bool overwrite = pc == 0 && !accumulate;
+            T* block = packed + (long)pc * paddedColumns;
+            T* ap = a + pc;
+            int panel = 0;
+            for (; panel + 4 <= panels; panel += 4)
+            {
+                long stride = (long)kc * nr;
+                T* b0 = block + panel * stride, b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride;
+                Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+                for (int p = 0; p < kc; p++)
+                {
+                    Vector256<T> av = Vector256.Create(ap[p]);
+                    int o = p * nr;
+                    c00 = MultiplyAdd(av, Vector256.Load(b0 + o), c00); c01 = MultiplyAdd(av, Vector256.Load(b0 + o + w), c01);
+                    c10 = MultiplyAdd(av, Vector256.Load(b1 + o), c10); c11 = MultiplyAdd(av, Vector256.Load(b1 + o + w), c11);
+                    c20 = MultiplyAdd(av, Vector256.Load(b2 + o), c20); c21 = MultiplyAdd(av, Vector256.Load(b2 + o + w), c21);
+                    c30 = MultiplyAdd(av, Vector256.Load(b3 + o), c30); c31 = MultiplyAdd(av, Vector256.Load(b3 + o + w), c31);
+                }
+                int j = panel * nr;
+                WritePanel(c + j, c00, c01, n - j, overwrite);
+                WritePanel(c + j + nr, c10, c11, n - j - nr, overwrite);
+                WritePanel(c + j + 2 * nr, c20, c21, n - j - 2 * nr, overwrite);
+                WritePanel(c + j + 3 * nr, c30, c31, n - j - 3 * nr, overwrite);
+            }
+            for (; panel < panels; panel++)
+            {
+                T* bp = block + (long)panel * kc * nr;
+                Vector256<T> c0 = default, c1 = default;
+                for (int p = 0; p < kc; p++)
+                {
+                    Vector256<T> av = Vector256.Create(ap[p]);
+                    c0 = MultiplyAdd(av, Vector256.Load(bp + p * nr), c0);
+                    c1 = MultiplyAdd(av, Vector256.Load(bp + p * nr + w), c1);
+                }
+                int j = panel * nr;
+                WritePanel(c + j, c0, c1, n - j, overwrite);
+            }
+        }
+    }
+
+    /// <summary>Writes one panel's two vectors of a row into C: all NR columns when <paramref name="cols"/> ≥ NR, else only the first cols (as <see cref="WriteEdge{T}"/> does).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WritePanel<T>(T* c, Vector256<T> low, Vector256<T> high, int cols, bool overwrite)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = Vector256<T>.Count;
+        if (cols >= 2 * w) WriteRow(c, low, high, w, overwrite);
+        else WritePanelEdge(c, low, high, cols, overwrite);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WritePanelEdge<T>(T* c, Vector256<T> low, Vector256<T> high, int cols, bool overwrite)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = Vector256<T>.Count;
+        T* tile = stackalloc T[2 * Vector256<T>.Count];
+        Vector256.Store(low, tile);
+        Vector256.Store(high, tile + w);
+        WriteEdge(tile, 2 * w, c, 0, 1, cols, overwrite);
     }
 
     /// <summary>

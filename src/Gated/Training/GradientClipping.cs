@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Numerics.Tensors;
+using Gated.Kernels;
 using Gated.Memory;
 
 namespace Gated.Training;
@@ -6,7 +8,7 @@ namespace Gated.Training;
 /// <summary>Gradient-norm clipping over several parameter blocks, as one vector.</summary>
 public static class GradientClipping
 {
-    /// <summary>The global L2 norm √(Σ g²) of the gradients of all blocks, accumulated in double.</summary>
+    /// <summary>The global L2 norm √(Σ g²) of the gradients of all blocks, accumulated in double (each block's sum vectorised in a fixed order, then the blocks in order).</summary>
     /// <param name="blocks">The parameter blocks.</param>
     public static double GlobalNorm<T>(IEnumerable<ParameterBlock<T>> blocks) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -27,13 +29,7 @@ public static class GradientClipping
     private static double SumOfSquares<T>(ParameterBlock<T> block, string parameterName) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(block, parameterName);
-        double sum = 0;
-        foreach (T g in block.Gradients)
-        {
-            double d = double.CreateTruncating(g);
-            sum += d * d;
-        }
-        return sum;
+        return OptimizerKernels.SumOfSquares<T>(block.Gradients);
     }
 
     /// <summary>
@@ -57,7 +53,7 @@ public static class GradientClipping
         {
             T scale = T.CreateChecked(maxNorm / norm);
             for (int i = 0; i < list.Count; i++)
-                foreach (ref T g in list[i].Gradients.AsSpan()) g *= scale;
+                if (list[i].Count > 0) TensorPrimitives.Multiply(list[i].Gradients, scale, list[i].Gradients);
         }
         return norm;
     }

@@ -1,4 +1,5 @@
 using System.Numerics;
+using Gated.Kernels;
 using Gated.Memory;
 
 namespace Gated.Training;
@@ -58,6 +59,12 @@ public sealed class RmsProp<T> : Optimizer<T> where T : unmanaged, IFloatingPoin
         Span<T> sq = squareAverage[block];
         Span<T> ga = gradientAverage is null ? default : gradientAverage[block];
         Span<T> buf = momentumBuffer is null ? default : momentumBuffer[block];
+        if (!Centered && momentumBuffer is null)
+        {
+            // The plain update, vectorised (same operations, same bits as the loop below).
+            OptimizerKernels.RmsProp(values, gradients, sq, a, oneMinusA, lr, eps);
+            return;
+        }
         for (int i = 0; i < values.Length; i++)
         {
             T g = gradients[i];

@@ -20,6 +20,32 @@ public sealed class GemmTests
     [InlineData(true, true)]
     public void MatchesScalarTwinDouble(bool transA, bool transB) => Sweep<double>(transA, transB, 1e-13);
 
+    [Fact]
+    public void FourDotProductsAtOnceGiveTheBitsOfOneAtATime()
+    {
+        Check<float>(1e-5);
+        Check<double>(1e-13);
+
+        static void Check<T>(double tolerance) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            var random = new Random(21);
+            for (int k = 0; k <= 4 * Vector<T>.Count + 3; k++)
+            {
+                T[] x = Fill<T>(random, k), y0 = Fill<T>(random, k), y1 = Fill<T>(random, k), y2 = Fill<T>(random, k), y3 = Fill<T>(random, k);
+                var (d0, d1, d2, d3) = Gemm.Dot4<T>(x, y0, y1, y2, y3);
+                T[][] ys = [y0, y1, y2, y3];
+                T[] fours = [d0, d1, d2, d3];
+                for (int r = 0; r < 4; r++)
+                {
+                    Assert.Equal(Gemm.Dot<T>(x, ys[r]), fours[r]);
+                    T scalar = T.Zero;
+                    for (int i = 0; i < k; i++) scalar += x[i] * ys[r][i];
+                    Assert.True(double.Abs(double.CreateTruncating(scalar - fours[r])) <= tolerance * (k + 1), $"{typeof(T).Name} k={k} row {r}");
+                }
+            }
+        }
+    }
+
     private static void Sweep<T>(bool transA, bool transB, double tolerance) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var random = new Random(11);

@@ -52,6 +52,83 @@ public sealed class PackedGemmTests
     }
 
     [Fact]
+    public void OneRowKernelMatchesTheScalarTwinAndTheMicroKernelsBits()
+    {
+        if (!PackedGemm.IsSupported) return; // the kernel tests without AVX2 cover the fall-back
+        var random = new Random(12);
+        foreach (int n in new[] { 1, 15, 16, 17, 46, 63, 64, 65, 138, 200 })
+        foreach (int k in new[] { 1, 7, 46, PackedGemm.DepthBlock, PackedGemm.DepthBlock + 1, 2 * PackedGemm.DepthBlock + 3 })
+        foreach (bool accumulate in new[] { false, true })
+        {
+            CheckRows<float>(random, n, k, accumulate, 1e-5);
+            CheckRows<double>(random, n, k, accumulate, 1e-13);
+        }
+    }
+
+    /// <summary>
+    /// Six rows through the micro-kernel (one MultiplyPacked call) against the same rows one, two and three
+    /// at a time (the one-row kernel): identical bits; and the rows against <see cref="ScalarGemm"/>.
+    /// </summary>
+    private static void CheckRows<T>(Random random, int n, int k, bool accumulate, double tolerance) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        const int m = 6;
+        T[] a = Fill<T>(random, m * k), b = Fill<T>(random, k * n), c0 = Fill<T>(random, m * n);
+        var packed = new PackedMatrix<T>();
+        packed.Pack(false, k, n, b, n);
+        T[] tile = (T[])c0.Clone();
+        Gemm.MultiplyPacked(false, m, a, k, packed, tile, n, accumulate);
+        foreach (int rowsPerCall in new[] { 1, 2, 3 })
+        {
+            T[] rows = (T[])c0.Clone();
+            for (int i = 0; i < m; i += rowsPerCall)
+            {
+                int count = Math.Min(rowsPerCall, m - i);
+                Gemm.MultiplyPacked(false, count, a.AsSpan(i * k), k, packed, rows.AsSpan(i * n), n, accumulate);
+            }
+            Assert.True(tile.AsSpan().SequenceEqual(rows), $"{typeof(T).Name} n={n} k={k} accumulate={accumulate}: {rowsPerCall} row(s) per call differ from the 6-row tile");
+        }
+        T[] expected = (T[])c0.Clone();
+        ScalarGemm.Multiply(false, false, m, n, k, a, k, b, n, expected, n, accumulate);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double e = double.CreateTruncating(expected[i]), actual = double.CreateTruncating(tile[i]);
+            Assert.True(Math.Abs(e - actual) <= tolerance * Math.Max(1, Math.Sqrt(k)), $"{typeof(T).Name} n={n} k={k}: element {i} is {actual}, the scalar twin {e}");
+        }
+    }
+
+    /// <summary>
+    /// The packing of A: float takes the vectorised copies (a 4 × 4 register transpose for rows of A, block copies
+    /// for columns of Aᵀ), double the scalar loops; both must lay out the same values, padding included.
+    /// </summary>
+    [Fact]
+    public unsafe void PackingOfAIsTheSameInTheVectorisedAndTheScalarLoops()
+    {
+        var random = new Random(14);
+        foreach (bool transA in new[] { false, true })
+        foreach (int mc in new[] { 1, 5, 6, 7, 12, 13, PackedGemm.RowBlock })
+        foreach (int kc in new[] { 1, 3, 4, 5, 46, PackedGemm.DepthBlock })
+        {
+            const int ic = 2, pc = 3;
+            int rows = transA ? pc + kc : ic + mc, cols = transA ? ic + mc + 1 : pc + kc + 2;
+            double[] source = [.. Enumerable.Range(0, rows * cols).Select(_ => random.NextDouble() * 2 - 1)];
+            float[] sourceFloat = [.. source.Select(v => (float)v)];
+            double[] sourceDouble = [.. sourceFloat.Select(v => (double)v)];
+            int panels = (mc + PackedGemm.MicroRows - 1) / PackedGemm.MicroRows;
+            var packedFloat = new float[panels * PackedGemm.MicroRows * kc];
+            var packedDouble = new double[packedFloat.Length];
+            Array.Fill(packedFloat, float.NaN);
+            Array.Fill(packedDouble, double.NaN);
+            fixed (float* a = sourceFloat, target = packedFloat)
+                PackedGemm.PackA(transA, mc, kc, a, cols, ic, pc, target);
+            fixed (double* a = sourceDouble, target = packedDouble)
+                PackedGemm.PackA(transA, mc, kc, a, cols, ic, pc, target);
+            for (int i = 0; i < packedFloat.Length; i++)
+                Assert.True(BitConverter.DoubleToInt64Bits(packedDouble[i]) == BitConverter.DoubleToInt64Bits((double)packedFloat[i]),
+                    $"transA={transA} mc={mc} kc={kc}: packed value {i} is {packedFloat[i]} for float, {packedDouble[i]} for double");
+        }
+    }
+
+    [Fact]
     public void ResultsAreIdenticalWhateverTheThreadCount()
     {
         var random = new Random(9);

@@ -33,6 +33,26 @@ public sealed class PackedKernelEquivalenceTests
             TensorAssert.Close(packed[i].Name, unpacked[i].Values, packed[i].Values, 1e-11, 1e-12);
     }
 
+    /// <summary>
+    /// A batch of 1 to 3 sequences: the recurrent weights are packed once per pass and every step's product
+    /// goes through the one-row kernel; the results agree with the unpacked kernels (dot products of rows).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Cells))]
+    public void SmallBatchesThroughTheOneRowKernelAgreeWithTheUnpackedKernels(CellKind cell, ResetGatePosition reset)
+    {
+        if (!PackedGemm.IsSupported) return;
+        Assert.False(Gemm.UsePacked<double>(3, 3 * 46, 46), "a batch of 3 must be below the packed micro-kernels");
+        Assert.True(Gemm.UsePackedWeights<double>(1, 46, 46), "the test shape must reach the one-row kernel");
+        foreach (int batch in new[] { 1, 3 })
+        {
+            var packed = Run(cell, reset, packedKernel: true, threads: 1, hidden: 46, batch: batch);
+            var unpacked = Run(cell, reset, packedKernel: false, threads: 1, hidden: 46, batch: batch);
+            for (int i = 0; i < packed.Count; i++)
+                TensorAssert.Close($"B={batch} {packed[i].Name}", unpacked[i].Values, packed[i].Values, 1e-11, 1e-12);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Cells))]
     public void OneAndTwoThreadsGiveTheSameBits(CellKind cell, ResetGatePosition reset)

@@ -109,3 +109,62 @@ public sealed class BernoulliNllTests
         Assert.Equal(1 / (1 + Math.Exp(3)), BernoulliNll.Sigmoid(-3), 1e-15);
     }
 }
+
+/// <summary>
+/// The fused one-pass chunk of the loss against its scalar twin and the <see cref="System.Numerics.Tensors.TensorPrimitives"/>
+/// chunks; it switches the fused kernel off for a moment, so it runs alone.
+/// </summary>
+[Collection(Gated.Tests.Kernels.ComputeThreadsCollection.Name)]
+public sealed class BernoulliNllFusedChunkTests
+{
+    [Fact]
+    public void TheFusedChunkMatchesTheScalarTwinAndThePrimitiveChunks()
+    {
+        // Lengths around the 4-wide vectors and the 128-element chunks; logits at 0, at ±large and of
+        // both signs; soft targets as well as 0 and 1; float and double.
+        var random = new Random(11);
+        foreach (int n in new[] { 1, 3, 4, 5, 131, 256, 1003 })
+        {
+            double[] logits = [.. Enumerable.Range(0, n).Select(i => (i % 11) switch
+            {
+                0 => 0.0,
+                1 => 800.0,
+                2 => -800.0,
+                3 => 40.0,
+                _ => random.NextDouble() * 40 - 20,
+            })];
+            double[] targets = [.. Enumerable.Range(0, n).Select(i => i % 5 == 0 ? random.NextDouble() : random.NextDouble() < 0.3 ? 1.0 : 0.0)];
+            CheckFused<double>(logits, targets);
+            CheckFused<float>([.. logits.Select(v => (float)v)], [.. targets.Select(v => (float)v)]);
+        }
+    }
+
+    private static void CheckFused<T>(T[] logits, T[] targets) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        int n = logits.Length;
+        T[] fused = new T[n], primitive = new T[n], scalar = new T[n];
+        bool saved = BernoulliNll.FusedKernelEnabled;
+        double fusedLoss, primitiveLoss;
+        try
+        {
+            BernoulliNll.FusedKernelEnabled = true;
+            fusedLoss = BernoulliNll.LossAndGradient<T>(logits, targets, fused, 0.25);
+            BernoulliNll.FusedKernelEnabled = false;
+            primitiveLoss = BernoulliNll.LossAndGradient<T>(logits, targets, primitive, 0.25);
+        }
+        finally
+        {
+            BernoulliNll.FusedKernelEnabled = saved;
+        }
+        double scalarLoss = BernoulliNll.LossAndGradientScalar<T>(logits, targets, scalar, 0.25);
+        Assert.True(double.IsFinite(fusedLoss));
+        Assert.Equal(scalarLoss, fusedLoss, 1e-12 * Math.Max(1, scalarLoss));
+        Assert.Equal(primitiveLoss, fusedLoss, 1e-12 * Math.Max(1, scalarLoss));
+        for (int i = 0; i < n; i++)
+        {
+            double expected = double.CreateTruncating(scalar[i]), actual = double.CreateTruncating(fused[i]);
+            double tolerance = typeof(T) == typeof(float) ? 1e-7 * Math.Abs(expected) + 1e-12 : 1e-14 * Math.Abs(expected) + 1e-18;
+            Assert.True(Math.Abs(expected - actual) <= tolerance, $"n = {n}, element {i}: logit {logits[i]}, scalar {expected}, fused {actual}");
+        }
+    }
+}
