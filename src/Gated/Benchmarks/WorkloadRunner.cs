@@ -202,7 +202,8 @@ public sealed class BenchmarkCase
         Cell = cell;
         Phase = phase;
         var options = new RecurrentOptions { Cell = cell, InputSize = workload.InputSize, HiddenSize = workload.HiddenSize };
-        recurrent = new RecurrentLayer<float>(options, seed);
+        // The input is data, as in bench/torch_bench.py (a tensor that does not require a gradient).
+        recurrent = new RecurrentLayer<float>(options, seed) { InputRequiresGradient = false };
         head = new Linear<float>(workload.HiddenSize, workload.OutputSize, unchecked(seed * 7 + 3));
         blocks = [recurrent.Parameters, head.Parameters];
         var random = new Random(unchecked(seed * 13 + 5));

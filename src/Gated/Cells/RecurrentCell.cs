@@ -156,16 +156,18 @@ internal abstract class RecurrentCell<T> where T : unmanaged, IFloatingPointIeee
     }
 
     /// <summary>
-    /// All steps at once, after the time loop: dW_ih += dXpᵀ·X, db_ih += Σ dXp, dX = dXp·W_ih; then
-    /// the recurrent weights' gradients (<see cref="AccumulateRecurrentGradients"/>).
+    /// All steps at once, after the time loop: dW_ih += dXpᵀ·X, db_ih += Σ dXp, dX = dXp·W_ih (only when
+    /// <paramref name="inputGradient"/>: the first layer's input is usually data); then the recurrent
+    /// weights' gradients (<see cref="AccumulateRecurrentGradients"/>).
     /// </summary>
-    public void FinishBackward(DirectionWorkspace<T> ws)
+    public void FinishBackward(DirectionWorkspace<T> ws, bool inputGradient = true)
     {
         int rows = ws.Steps * ws.Batch, g = GateWidth;
         ReadOnlySpan<T> dProjection = ws.dInputProjection.AsSpan(0, rows * g);
         Gemm.Multiply(true, false, g, InputSize, rows, dProjection, g, ws.Input, InputSize, Grads(WeightIh, g * InputSize), InputSize, accumulate: true);
         if (BiasIh >= 0) AddColumnSums(dProjection, rows, Grads(BiasIh, g));
-        Gemm.Multiply(false, false, rows, InputSize, g, dProjection, g, Values(WeightIh, g * InputSize), InputSize, ws.dInput.AsSpan(0, rows * InputSize), InputSize, accumulate: false);
+        if (inputGradient)
+            Gemm.Multiply(false, false, rows, InputSize, g, dProjection, g, Values(WeightIh, g * InputSize), InputSize, ws.dInput.AsSpan(0, rows * InputSize), InputSize, accumulate: false);
         AccumulateRecurrentGradients(ws);
     }
 

@@ -123,8 +123,9 @@ public static class ModelRunner
                 ZeroPadded(dLogits, lengths, t, b, o.BatchFirst);
                 dOutput = model.Head.Backward(dLogits);
             }
+            // The layer computes ∂L/∂input by default (InputRequiresGradient): this runner reports it.
             var grads = model.Recurrent.Backward(dOutput, gradHidden, gradCell);
-            tensors.Add(InteropTensors.Create<T>("grad.input", grads.Input.Data, xs));
+            tensors.Add(InteropTensors.Create<T>("grad.input", grads.Input!.Data, xs));
             tensors.Add(InteropTensors.Create<T>("grad.h0", grads.InitialHidden.Data, stateShape));
             if (lstm) tensors.Add(InteropTensors.Create<T>("grad.c0", grads.InitialCell!.Data, stateShape));
             foreach (var p in model.ToFileTensors(gradients: true))

@@ -82,6 +82,13 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
     /// <summary>When true (the default, as PyTorch modules), dropout between layers is applied.</summary>
     public bool Training { get; set; } = true;
 
+    /// <summary>
+    /// When true (the default), <see cref="Backward"/> computes ∂L/∂input. Set it to false when the input is data
+    /// (as a PyTorch input tensor that does not require a gradient): the first layer then skips the product
+    /// dX = dXp·W_ih, and <see cref="RecurrentGradients{T}.Input"/> is null. Parameter and state gradients are unchanged.
+    /// </summary>
+    public bool InputRequiresGradient { get; set; } = true;
+
     /// <summary>The source of dropout masks; replace it to make a run repeatable.</summary>
     public Random DropoutRandom { get; set; }
 
@@ -241,7 +248,7 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
         for (int layer = o.NumLayers - 1; layer >= 0; layer--)
         {
             int layerInputSize = layer == 0 ? o.InputSize : width;
-            Array.Clear(dLayerInput, 0, t * b * layerInputSize);
+            if (layer > 0 || InputRequiresGradient) Array.Clear(dLayerInput, 0, t * b * layerInputSize);
             for (int direction = 0; direction < d; direction++)
             {
                 var cell = cells[layer * d + direction];
@@ -286,8 +293,9 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
                     ws.dHidden.AsSpan(row * h, h).CopyTo(gradInitialHidden.Data.AsSpan((state * b + order[row]) * h, h));
                     if (gradInitialCell is not null) ws.dCell.AsSpan(row * h, h).CopyTo(gradInitialCell.Data.AsSpan((state * b + order[row]) * h, h));
                 }
-                cell.FinishBackward(ws);
-                CopyInDirection(ws.dInput, layerInputSize, dLayerInput, direction, accumulate: true, fromDirection: true);
+                bool inputGradient = layer > 0 || InputRequiresGradient;
+                cell.FinishBackward(ws, inputGradient);
+                if (inputGradient) CopyInDirection(ws.dInput, layerInputSize, dLayerInput, direction, accumulate: true, fromDirection: true);
             }
 
             if (layer > 0)
@@ -303,7 +311,7 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
             }
         }
 
-        var gradInput = ToUserLayout(dLayerInput, o.InputSize, reuse?.Input);
+        var gradInput = InputRequiresGradient ? ToUserLayout(dLayerInput, o.InputSize, reuse?.Input) : null;
         if (reuse is not null && ReferenceEquals(gradInput, reuse.Input) && ReferenceEquals(gradInitialHidden, reuse.InitialHidden) && ReferenceEquals(gradInitialCell, reuse.InitialCell))
             return reuse;
         return new RecurrentGradients<T>(gradInput, gradInitialHidden, gradInitialCell);

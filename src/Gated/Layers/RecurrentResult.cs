@@ -10,8 +10,9 @@ public sealed record RecurrentResult<T>(Tensor<T> Output, Tensor<T> HiddenState,
     where T : unmanaged, IFloatingPointIeee754<T>;
 
 /// <summary>What a backward pass returns besides the parameter gradients (which it adds into <see cref="Memory.ParameterBlock{T}.Gradients"/>).</summary>
-/// <param name="Input">∂L/∂input, shaped as the input; zero at padded steps.</param>
+/// <param name="Input">∂L/∂input, shaped as the input; zero at padded steps. Null when the layer's
+/// <see cref="RecurrentLayer{T}.InputRequiresGradient"/> is false (the input is data, and its gradient is not computed).</param>
 /// <param name="InitialHidden">∂L/∂h_0: (L·D, B, H).</param>
 /// <param name="InitialCell">∂L/∂c_0 for the LSTM; null for other cells.</param>
-public sealed record RecurrentGradients<T>(Tensor<T> Input, Tensor<T> InitialHidden, Tensor<T>? InitialCell)
+public sealed record RecurrentGradients<T>(Tensor<T>? Input, Tensor<T> InitialHidden, Tensor<T>? InitialCell)
     where T : unmanaged, IFloatingPointIeee754<T>;

@@ -58,7 +58,8 @@ public sealed class MusicModel
             throw new ArgumentException("BatchFirst must be false; the model builds time-major batches itself.", nameof(recurrent));
         var master = new Random(seed);
         Seed = seed;
-        Recurrent = new RecurrentLayer<float>(recurrent, master.Next());
+        // The input is the piano roll, data: backpropagation skips its gradient.
+        Recurrent = new RecurrentLayer<float>(recurrent, master.Next()) { InputRequiresGradient = false };
         Head = new Linear<float>(recurrent.OutputSize, Keys, master.Next());
         shuffleRandom = new Random(master.Next());
         noiseRandom = new Random(master.Next());

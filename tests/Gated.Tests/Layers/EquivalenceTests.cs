@@ -70,7 +70,7 @@ public sealed class EquivalenceTests
         TensorAssert.Close("output", Concat(rf.Output, Columns(rr.Output, lengths, 0, H, flip: true)).Span, rb.Output.Span, Tol, Tol);
         TensorAssert.Close("h_n", Stack(rf.HiddenState, rr.HiddenState).Span, rb.HiddenState.Span, Tol, Tol);
         if (lstm) TensorAssert.Close("c_n", Stack(rf.CellState!, rr.CellState!).Span, rb.CellState!.Span, Tol, Tol);
-        TensorAssert.Close("grad.input", Add(gf.Input, Columns(gr.Input, lengths, 0, I, flip: true)).Span, gb.Input.Span, Tol, Tol);
+        TensorAssert.Close("grad.input", Add(gf.Input!, Columns(gr.Input!, lengths, 0, I, flip: true)).Span, gb.Input!.Span, Tol, Tol);
         TensorAssert.Close("grad.h0", Stack(gf.InitialHidden, gr.InitialHidden).Span, gb.InitialHidden.Span, Tol, Tol);
         if (lstm) TensorAssert.Close("grad.c0", Stack(gf.InitialCell!, gr.InitialCell!).Span, gb.InitialCell!.Span, Tol, Tol);
         foreach (var p in forward.Parameters.Parameters)
@@ -109,11 +109,11 @@ public sealed class EquivalenceTests
         var g2 = batchFirst.Backward(Transpose01(gy), ghn, gcn);
 
         Assert.Equal(new[] { b, t, 2 * H }, r2.Output.Shape.ToArray());
-        Assert.Equal(new[] { b, t, I }, g2.Input.Shape.ToArray());
+        Assert.Equal(new[] { b, t, I }, g2.Input!.Shape.ToArray());
         TensorAssert.Close("output", Transpose01(r1.Output).Span, r2.Output.Span, Tol, Tol);
         TensorAssert.Close("h_n", r1.HiddenState.Span, r2.HiddenState.Span, Tol, Tol);
         if (lstm) TensorAssert.Close("c_n", r1.CellState!.Span, r2.CellState!.Span, Tol, Tol);
-        TensorAssert.Close("grad.input", Transpose01(g1.Input).Span, g2.Input.Span, Tol, Tol);
+        TensorAssert.Close("grad.input", Transpose01(g1.Input!).Span, g2.Input!.Span, Tol, Tol);
         TensorAssert.Close("grad.h0", g1.InitialHidden.Span, g2.InitialHidden.Span, Tol, Tol);
         if (lstm) TensorAssert.Close("grad.c0", g1.InitialCell!.Span, g2.InitialCell!.Span, Tol, Tol);
         TensorAssert.Close("grad.parameters", timeMajor.Parameters.Gradients, batchFirst.Parameters.Gradients, Tol, Tol);
@@ -150,7 +150,7 @@ public sealed class EquivalenceTests
         TensorAssert.Close("output", Permute(ra.Output, perm)!.Span, rp.Output.Span, Tol, Tol);
         TensorAssert.Close("h_n", Permute(ra.HiddenState, perm)!.Span, rp.HiddenState.Span, Tol, Tol);
         if (lstm) TensorAssert.Close("c_n", Permute(ra.CellState, perm)!.Span, rp.CellState!.Span, Tol, Tol);
-        TensorAssert.Close("grad.input", Permute(ga.Input, perm)!.Span, gp.Input.Span, Tol, Tol);
+        TensorAssert.Close("grad.input", Permute(ga.Input!, perm)!.Span, gp.Input!.Span, Tol, Tol);
         TensorAssert.Close("grad.h0", Permute(ga.InitialHidden, perm)!.Span, gp.InitialHidden.Span, Tol, Tol);
         if (lstm) TensorAssert.Close("grad.c0", Permute(ga.InitialCell, perm)!.Span, gp.InitialCell!.Span, Tol, Tol);
         foreach (var info in a.Parameters.Parameters)
@@ -197,18 +197,18 @@ public sealed class EquivalenceTests
         Identical("output", r1.Output.Data, r2.Output.Data);
         Identical("h_n", r1.HiddenState.Data, r2.HiddenState.Data);
         if (lstm) Identical("c_n", r1.CellState!.Data, r2.CellState!.Data);
-        Identical("grad.input", g1.Input.Data, g2.Input.Data);
+        Identical("grad.input", g1.Input!.Data, g2.Input!.Data);
         Identical("grad.h0", g1.InitialHidden.Data, g2.InitialHidden.Data);
         if (lstm) Identical("grad.c0", g1.InitialCell!.Data, g2.InitialCell!.Data);
         Identical("grad.parameters", clean.Parameters.Gradients, dirty.Parameters.Gradients);
 
         // Padded steps of the output and of ∂input are zero.
         var zeroOutput = r2.Output.Clone();
-        var zeroInput = g2.Input.Clone();
+        var zeroInput = g2.Input!.Clone();
         RecurrentTestData.FillPadding(zeroOutput, lengths, batchFirst, 0.0);
         RecurrentTestData.FillPadding(zeroInput, lengths, batchFirst, 0.0);
         Identical("output at padded steps", zeroOutput.Data, r2.Output.Data);
-        Identical("grad.input at padded steps", zeroInput.Data, g2.Input.Data);
+        Identical("grad.input at padded steps", zeroInput.Data, g2.Input!.Data);
         Assert.DoesNotContain(clean.Parameters.Gradients, double.IsNaN);
     }
 
@@ -326,7 +326,7 @@ public sealed class EquivalenceTests
         var second = layer.Backward(gy, ghn, gcn);
         TensorAssert.Close("grad.parameters after two passes", once.Select(g => 2 * g).ToArray(), layer.Parameters.Gradients, Tol, Tol);
         // The input and state gradients are returned, not accumulated.
-        TensorAssert.Close("grad.input", first.Input.Span, second.Input.Span, Tol, Tol);
+        TensorAssert.Close("grad.input", first.Input!.Span, second.Input!.Span, Tol, Tol);
         TensorAssert.Close("grad.h0", first.InitialHidden.Span, second.InitialHidden.Span, Tol, Tol);
 
         layer.Parameters.ZeroGradients();
@@ -375,7 +375,7 @@ public sealed class EquivalenceTests
         layer.DropoutRandom = new Random(5);
         layer.Forward(x);
         var g2 = layer.Backward(gy);
-        Identical("grad.input with the same dropout seed", g1.Input.Data, g2.Input.Data);
+        Identical("grad.input with the same dropout seed", g1.Input!.Data, g2.Input!.Data);
         Identical("grad.parameters with the same dropout seed", grads1, layer.Parameters.Gradients);
     }
 

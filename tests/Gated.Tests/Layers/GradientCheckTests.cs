@@ -167,7 +167,7 @@ public sealed class GradientCheckTests
 
         foreach (var p in layer.Parameters.Parameters)
             CheckAll(p.Name, layer.Parameters.Values, p.Offset, p.Length, layer.Parameters.Gradient(p.Name).ToArray());
-        CheckAll("input", input.Data, 0, input.Length, gradients.Input.Span);
+        CheckAll("input", input.Data, 0, input.Length, gradients.Input!.Span);
         CheckAll("h0", h0.Data, 0, h0.Length, gradients.InitialHidden.Span);
         if (c0 is not null) CheckAll("c0", c0.Data, 0, c0.Length, gradients.InitialCell!.Span);
         Assert.True(failures.Count == 0, $"{options}: {failures.Count} of {isChecked} checks failed:\n" + string.Join("\n", failures));

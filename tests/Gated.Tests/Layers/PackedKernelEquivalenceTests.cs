@@ -96,7 +96,7 @@ public sealed class PackedKernelEquivalenceTests
             [
                 ("output", result.Output.Data.ToArray()),
                 ("h_n", result.HiddenState.Data.ToArray()),
-                ("grad input", gradients.Input.Span.ToArray()),
+                ("grad input", gradients.Input!.Span.ToArray()),
                 ("grad h0", gradients.InitialHidden.Span.ToArray()),
                 ("grad parameters", layer.Parameters.Gradients.ToArray()),
             ];

@@ -43,7 +43,7 @@ public sealed class ReuseTests
             if (cell == CellKind.Lstm) Assert.Equal(fresh.CellState!.Data, result.CellState!.Data);
             Assert.Equal(freshLogits.Data, logits.Data);
             Assert.Equal(freshDHidden.Data, dHidden.Data);
-            Assert.Equal(freshGradients.Input.Data, gradients.Input.Data);
+            Assert.Equal(freshGradients.Input!.Data, gradients.Input!.Data);
             Assert.Equal(freshGradients.InitialHidden.Data, gradients.InitialHidden.Data);
         }
 
