@@ -40,39 +40,13 @@ public sealed class NadeMusicModelTests
         Assert.True(after < 0.5 * before, $"after {after} vs before {before}");
     }
 
-    /// <summary>An optimiser that records the gradients it is given and changes nothing.</summary>
-    private sealed class Recorder(IEnumerable<ParameterBlock<float>> blocks) : Optimizer<float>(blocks, 0)
-    {
-        public List<float> Gradient { get; } = [];
-
-        protected override void Update(int block, Span<float> values, ReadOnlySpan<float> gradients) => Gradient.AddRange(gradients.ToArray());
-    }
-
     [Fact]
     public void TrainingGradientIsTheGradientOfTheMeanNllPerStep()
     {
         // The recorded gradient of one whole-data batch against a central difference of Evaluate along it.
         var data = Synthetic(12, 3);
         var model = Create(hidden: 6, nadeHidden: 5, seed: 4);
-        var recorder = new Recorder(model.ParameterBlocks);
-        model.TrainEpoch(data, recorder, 1, new MusicModel.TrainingStep(BatchSize: 100, MaxGradientNorm: null));
-        float[] g = [.. recorder.Gradient];
-        double norm = Math.Sqrt(g.Sum(v => (double)v * v));
-        Assert.True(norm > 1e-3, $"gradient norm {norm}");
-        Assert.Equal(model.ParameterCount, g.Length);
-
-        float[][] theta = [.. model.ParameterBlocks.Select(b => (float[])b.Values.Clone())];
-        double LossAt(double epsilon)
-        {
-            int k = 0;
-            for (int b = 0; b < theta.Length; b++)
-                for (int i = 0; i < theta[b].Length; i++, k++)
-                    model.ParameterBlocks[b].Values[i] = (float)(theta[b][i] + epsilon * g[k] / norm);
-            return model.Evaluate(data, batchSize: 5).NllPerStep;
-        }
-        const double eps = 1e-2;
-        double numeric = (LossAt(eps) - LossAt(-eps)) / (2 * eps);
-        Assert.Equal(norm, numeric, norm * 2e-3);
+        MusicGradientCheck.AssertTrainingGradientIsTheGradientOfTheMeanNll(model, data);
     }
 
     [Fact]
