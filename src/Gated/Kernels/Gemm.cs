@@ -209,18 +209,42 @@ internal static class Gemm
     private static void DotRows<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> b, int ldb, int start, int end, Span<T> c, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int k = x.Length, j = start;
-        for (; j + 4 <= end; j += 4)
+        int groupsEnd = start + (end - start) / 4 * 4;
+        // Every other sweep over B on this thread runs backwards (the last rows of B first): a streaming step
+        // reads the same weights each call, cyclically, and when they are larger than L2 a cyclic sweep misses
+        // on every line; turning round at the end starts the next sweep on the lines read last, still in L2.
+        // The order of rows does not change any row's result.
+        bool backwards = (++sweeps & 1) == 0;
+        if (backwards)
         {
-            var (d0, d1, d2, d3) = Dot4(x, b.Slice(j * ldb, k), b.Slice((j + 1) * ldb, k), b.Slice((j + 2) * ldb, k), b.Slice((j + 3) * ldb, k));
-            if (accumulate) { c[j] += d0; c[j + 1] += d1; c[j + 2] += d2; c[j + 3] += d3; }
-            else { c[j] = d0; c[j + 1] = d1; c[j + 2] = d2; c[j + 3] = d3; }
+            for (int j = end - 1; j >= groupsEnd; j--) DotRow(x, b, ldb, j, c, accumulate);
+            for (int j = groupsEnd - 4; j >= start; j -= 4) DotGroup(x, b, ldb, j, c, accumulate);
         }
-        for (; j < end; j++)
+        else
         {
-            T dot = Dot(x, b.Slice(j * ldb, k));
-            c[j] = accumulate ? c[j] + dot : dot;
+            for (int j = start; j < groupsEnd; j += 4) DotGroup(x, b, ldb, j, c, accumulate);
+            for (int j = groupsEnd; j < end; j++) DotRow(x, b, ldb, j, c, accumulate);
         }
+    }
+
+    [ThreadStatic] private static int sweeps;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void DotGroup<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> b, int ldb, int j, Span<T> c, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int k = x.Length;
+        var (d0, d1, d2, d3) = Dot4(x, b.Slice(j * ldb, k), b.Slice((j + 1) * ldb, k), b.Slice((j + 2) * ldb, k), b.Slice((j + 3) * ldb, k));
+        if (accumulate) { c[j] += d0; c[j + 1] += d1; c[j + 2] += d2; c[j + 3] += d3; }
+        else { c[j] = d0; c[j + 1] = d1; c[j + 2] = d2; c[j + 3] = d3; }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void DotRow<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> b, int ldb, int j, Span<T> c, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T dot = Dot(x, b.Slice(j * ldb, x.Length));
+        c[j] = accumulate ? c[j] + dot : dot;
     }
 
     // C[i,:] (+)= Σ_p A[p,i] · B[p,:]

@@ -195,8 +195,14 @@ internal static unsafe class PackedGemm
                 {
                     int mc = Math.Min(RowBlock, rowEnd - ic);
                     PackA(transA, mc, kc, a, lda, ic, pc, aPack);
-                    for (int panel = panelStart; panel < panelEnd; panel++)
+                    // Every other sweep over the panels runs backwards, so that it starts on the panels the
+                    // last one ended with, still in cache: a recurrent layer multiplies by the same packed
+                    // weights at every step, and a cyclic sweep over more than fits in L2 would miss on every
+                    // line. Panels write disjoint columns of C, so their order changes no result.
+                    bool backwards = (++panelSweeps & 1) == 0;
+                    for (int q = 0; q < panelEnd - panelStart; q++)
                     {
+                        int panel = backwards ? panelEnd - 1 - q : panelStart + q;
                         int j = panel * nr;
                         int cols = Math.Min(nr, n - j);
                         T* bPanel = bBlock + (long)(panel - panelStart) * kc * nr;
@@ -213,6 +219,9 @@ internal static unsafe class PackedGemm
             }
         }
     }
+
+    /// <summary>Sweeps over the panels of B made on this thread (odd ones run forwards, even ones backwards).</summary>
+    [ThreadStatic] private static int panelSweeps;
 
     /// <summary>Per-thread packing buffers, pinned, grown when a larger product arrives.</summary>
     private sealed class Scratch<T> where T : unmanaged
