@@ -146,7 +146,7 @@ internal sealed class GruCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
     protected override void BackwardRows(DirectionWorkspace<T> ws, int t, int batch, int first, int end)
     {
         int h = HiddenSize, g = GateWidth, rowBase = t * ws.Batch;
-        Span<T> dHiddenPrev = ws.dHiddenPrev.AsSpan(0, batch * h);
+        Span<T> dHiddenPrev = ws.HiddenGradient(t - 1).AsSpan(0, batch * h);
 
         // Interpolation: h_t = z ⊙ h_{t−1} + (1 − z) ⊙ ĥ (or the other convention).
         for (int row = first; row < end; row++)
@@ -155,7 +155,7 @@ internal sealed class GruCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
             ReadOnlySpan<T> gates = ws.Gates.AsSpan(r0 * g, g);
             ReadOnlySpan<T> z = gates.Slice(h, h), candidate = gates.Slice(2 * h, h);
             ReadOnlySpan<T> hPrev = ws.Hidden.AsSpan(r0 * h, h);
-            ReadOnlySpan<T> dh = ws.dHidden.AsSpan(row * h, h);
+            ReadOnlySpan<T> dh = ws.HiddenGradient(t).AsSpan(row * h, h);
             Span<T> dxp = ws.dInputProjection.AsSpan(r0 * g, g);
             Span<T> dhPrev = dHiddenPrev.Slice(row * h, h);
             Span<T> dz = dxp.Slice(h, h), dCandidate = dxp.Slice(2 * h, h);

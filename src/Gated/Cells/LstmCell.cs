@@ -80,9 +80,9 @@ internal sealed class LstmCell<T> : RecurrentCell<T> where T : unmanaged, IFloat
             ReadOnlySpan<T> input = gates[..h], forget = gates.Slice(h, h), cellInput = gates.Slice(2 * h, h), output = gates.Slice(3 * h, h);
             ReadOnlySpan<T> cPrev = ws.Cell.AsSpan(r0 * h, h);
             ReadOnlySpan<T> cAct = ws.CellActivation.AsSpan(r0 * h, h);
-            ReadOnlySpan<T> dh = ws.dHidden.AsSpan(row * h, h);
-            Span<T> dc = ws.dCell.AsSpan(row * h, h);
-            Span<T> dcPrev = ws.dCellPrev.AsSpan(row * h, h);
+            ReadOnlySpan<T> dh = ws.HiddenGradient(t).AsSpan(row * h, h);
+            Span<T> dc = ws.CellGradient(t).AsSpan(row * h, h);
+            Span<T> dcPrev = ws.CellGradient(t - 1).AsSpan(row * h, h);
             Span<T> dxp = ws.dInputProjection.AsSpan(r0 * g, g);
             Span<T> dInputGate = dxp[..h], dForget = dxp.Slice(h, h), dCellInput = dxp.Slice(2 * h, h), dOutput = dxp.Slice(3 * h, h);
 
@@ -105,6 +105,6 @@ internal sealed class LstmCell<T> : RecurrentCell<T> where T : unmanaged, IFloat
         }
         // δh_{t−1} = δa · W_hh
         MultiplyRecurrent(ws, RecurrentPack.Backward, transposed: false, 0, g, batch, first, end,
-            ws.dInputProjection.AsSpan(rowBase * g, batch * g), g, ws.dHiddenPrev.AsSpan(0, batch * h), h, accumulate: false);
+            ws.dInputProjection.AsSpan(rowBase * g, batch * g), g, ws.HiddenGradient(t - 1).AsSpan(0, batch * h), h, accumulate: false);
     }
 }

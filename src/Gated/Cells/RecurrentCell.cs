@@ -6,6 +6,20 @@ using Gated.Memory;
 namespace Gated.Cells;
 
 /// <summary>
+/// What reaches ∂L/∂h_t (and ∂L/∂c_t) from outside the recurrence during the backward pass: the layer
+/// above, and ∂L/∂h_n for the sequences whose last step is t. Called from the threads that run the steps.
+/// </summary>
+internal interface IStepGradientSource<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>
+    /// Before backward step <paramref name="t"/>: sets or adds the outside gradients of live rows
+    /// [<paramref name="first"/>, <paramref name="end"/>) in <see cref="DirectionWorkspace{T}.HiddenGradient"/>(t)
+    /// (and CellGradient(t)); touches no other rows.
+    /// </summary>
+    void AddStepGradients(DirectionWorkspace<T> ws, int t, int first, int end);
+}
+
+/// <summary>
 /// The part of a recurrent cell every kind shares: where its four parameters live, the input
 /// projection of all steps before the time loop, and the input-side gradients after it. Subclasses
 /// hold the step equations, forward and backward side by side.
@@ -70,9 +84,10 @@ internal abstract class RecurrentCell<T> where T : unmanaged, IFloatingPointIeee
     }
 
     /// <summary>
-    /// One step backward for the first <paramref name="batch"/> rows: reads dHidden = ∂L/∂h_t (and dCell),
-    /// writes dInputProjection[t], dHiddenProjection[t] and dHiddenPrev = ∂L/∂h_{t−1} (and dCellPrev).
-    /// Split over threads by batch rows as <see cref="ForwardStep"/>.
+    /// One step backward for the first <paramref name="batch"/> rows: reads ∂L/∂h_t (and ∂L/∂c_t,
+    /// <see cref="DirectionWorkspace{T}.HiddenGradient"/>(t)), writes dInputProjection[t],
+    /// dHiddenProjection[t] and ∂L/∂h_{t−1} (and ∂L/∂c_{t−1}). Split over threads by batch rows as
+    /// <see cref="ForwardStep"/>.
     /// </summary>
     public void BackwardStep(DirectionWorkspace<T> ws, int t, int batch)
     {
@@ -80,6 +95,56 @@ internal abstract class RecurrentCell<T> where T : unmanaged, IFloatingPointIeee
         if (parts <= 1) BackwardRows(ws, t, batch, 0, batch);
         else StepRowsJob.Run(this, ws, t, batch, parts, backward: true);
     }
+
+    /// <summary>
+    /// Every step forward, t = 0 … T − 1, for the live rows of each (<see cref="DirectionWorkspace{T}.BatchSizes"/>).
+    /// While every row is live and the step is large enough to split (<see cref="RowParts"/>), the rows are
+    /// split over threads once for all those steps (<see cref="SequenceRowsJob"/>): each thread runs its
+    /// rows through every step on its own, with no barrier between steps, since a row's step reads only that
+    /// row's state. The remaining steps of a batch of unequal lengths run one at a time
+    /// (<see cref="ForwardStep"/>). The bits are those of the single-threaded loop either way.
+    /// </summary>
+    public void ForwardSteps(DirectionWorkspace<T> ws)
+    {
+        int whole = SequenceSplit(ws, out int parts);
+        if (whole > 0) SequenceRowsJob.Run(this, ws, whole, parts, gradients: null);
+        for (int t = whole; t < ws.Steps; t++) ForwardStep(ws, t, ws.BatchSizes[t]);
+    }
+
+    /// <summary>
+    /// Every step backward, t = T − 1 … 0: before step t, <paramref name="gradients"/> adds what reaches
+    /// ∂L/∂h_t (and ∂L/∂c_t) from outside the recurrence, row by row; then the cell's step runs. Split over
+    /// threads as <see cref="ForwardSteps"/> (the first steps, those with every row live, as one job).
+    /// </summary>
+    public void BackwardSteps(DirectionWorkspace<T> ws, IStepGradientSource<T> gradients)
+    {
+        int whole = SequenceSplit(ws, out int parts);
+        for (int t = ws.Steps - 1; t >= whole; t--)
+        {
+            int live = ws.BatchSizes[t];
+            gradients.AddStepGradients(ws, t, 0, live);
+            BackwardStep(ws, t, live);
+        }
+        if (whole > 0) SequenceRowsJob.Run(this, ws, whole, parts, gradients);
+    }
+
+    /// <summary>
+    /// How many leading steps run split by rows for the whole sequence (0: none) and into how many parts:
+    /// the steps at which every row is live, when there are at least two and a step splits.
+    /// </summary>
+    internal int SequenceSplit(DirectionWorkspace<T> ws, out int parts)
+    {
+        parts = 1;
+        int steps = ws.Steps;
+        if (steps < 2 || !SequenceSplitEnabled) return 0;
+        int full = ws.BatchSizes[0], whole = 1;
+        while (whole < steps && ws.BatchSizes[whole] == full) whole++;
+        parts = RowParts(full);
+        return parts > 1 && whole >= 2 ? whole : 0;
+    }
+
+    /// <summary>Tests turn the split over whole sequences off to compare it with the split per step.</summary>
+    internal static bool SequenceSplitEnabled = true;
 
     /// <summary>
     /// The forward step for rows [<paramref name="first"/>, <paramref name="end"/>) of the
@@ -152,6 +217,57 @@ internal abstract class RecurrentCell<T> where T : unmanaged, IFloatingPointIeee
             if (first >= end) return;
             if (backward) cell!.BackwardRows(ws!, t, batch, first, end);
             else cell!.ForwardRows(ws!, t, batch, first, end);
+        }
+    }
+
+    /// <summary>
+    /// Runs steps [0, whole) of a pass as parts on the worker pool, one fork/join for all of them: part p of P
+    /// takes the contiguous rows [B·p/P, B·(p+1)/P) of the B rows (all live at those steps) and runs them
+    /// through every step, forward from 0 or backward from whole − 1 (then first asking the layer for the
+    /// step's outside gradients of those rows). A part never waits for another between steps, so a thread
+    /// that briefly loses its core delays only its own rows, not every step of the other's.
+    /// </summary>
+    private sealed class SequenceRowsJob : IParallelJob
+    {
+        [ThreadStatic] private static SequenceRowsJob? forThisThread;
+
+        private RecurrentCell<T>? cell;
+        private DirectionWorkspace<T>? ws;
+        private IStepGradientSource<T>? gradients;
+        private int whole;
+
+        public static void Run(RecurrentCell<T> cell, DirectionWorkspace<T> ws, int whole, int parts, IStepGradientSource<T>? gradients)
+        {
+            var job = forThisThread ??= new SequenceRowsJob();
+            job.cell = cell; job.ws = ws; job.whole = whole; job.gradients = gradients;
+            try
+            {
+                WorkerPool.Run(job, parts, (long)whole * ws.BatchSizes[0] * cell.GateWidth * cell.HiddenSize);
+            }
+            finally
+            {
+                job.cell = null;
+                job.ws = null;
+                job.gradients = null;
+            }
+        }
+
+        public void Execute(int part, int parts)
+        {
+            var ws = this.ws!;
+            int batch = ws.BatchSizes[0];
+            int first = (int)((long)batch * part / parts), end = (int)((long)batch * (part + 1) / parts);
+            if (first >= end) return;
+            if (gradients is null)
+            {
+                for (int t = 0; t < whole; t++) cell!.ForwardRows(ws, t, batch, first, end);
+                return;
+            }
+            for (int t = whole - 1; t >= 0; t--)
+            {
+                gradients.AddStepGradients(ws, t, first, end);
+                cell!.BackwardRows(ws, t, batch, first, end);
+            }
         }
     }
 

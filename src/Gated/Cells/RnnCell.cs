@@ -45,10 +45,10 @@ internal sealed class RnnCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
         for (int row = first; row < end; row++)
         {
             Span<T> da = ws.dInputProjection.AsSpan((rowBase + row) * h, h);
-            ws.dHidden.AsSpan(row * h, h).CopyTo(da);
+            ws.HiddenGradient(t).AsSpan(row * h, h).CopyTo(da);
             nonlinearity.MultiplyByDerivative(ws.Gates.AsSpan((rowBase + row) * h, h), da);
         }
         MultiplyRecurrent(ws, RecurrentPack.Backward, transposed: false, 0, h, batch, first, end,
-            ws.dInputProjection.AsSpan(rowBase * h, batch * h), h, ws.dHiddenPrev.AsSpan(0, batch * h), h, accumulate: false);
+            ws.dInputProjection.AsSpan(rowBase * h, batch * h), h, ws.HiddenGradient(t - 1).AsSpan(0, batch * h), h, accumulate: false);
     }
 }

@@ -40,6 +40,7 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
     private int[] batchSizes = [];                        // (T)
     private int steps, batch;
     private bool hasForward;
+    private readonly StepGradients stepGradients;
     private bool dropoutApplied;
 
     /// <summary>Creates a layer stack with freshly initialised weights.</summary>
@@ -64,6 +65,7 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
                 workspaces[layer * d + direction] = cell.CreateWorkspace();
             }
         }
+        stepGradients = new StepGradients(this);
         layerOutputs = new T[l][];
         dropoutMasks = new T[l][];
         layerInputs = new T[l][];
@@ -183,7 +185,7 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
                 cell.PackForward(ws);
                 try
                 {
-                    for (int step = 0; step < t; step++) cell.ForwardStep(ws, step, batchSizes[step]);
+                    cell.ForwardSteps(ws);
                 }
                 finally
                 {
@@ -260,38 +262,22 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
                 if (!ReferenceEquals(ws.dHiddenProjection, ws.dInputProjection)) Array.Clear(ws.dHiddenProjection, 0, t * b * g);
 
                 cell.PackBackward(ws);
+                stepGradients.Set(gradHidden, gradCell, state, direction);
                 try
                 {
-                    for (int step = t - 1; step >= 0; step--)
-                    {
-                        int live = batchSizes[step], liveNext = step + 1 < t ? batchSizes[step + 1] : 0;
-                        // Sequences whose last step is this one start from ∂L/∂h_n (and ∂L/∂c_n).
-                        for (int row = liveNext; row < live; row++)
-                        {
-                            SetStateRow(ws.dHidden.AsSpan(row * h, h), gradHidden, state, order[row], b, h);
-                            if (ws.HasCell) SetStateRow(ws.dCell.AsSpan(row * h, h), gradCell, state, order[row], b, h);
-                        }
-                        // δh_t += ∂L/∂output_t for this direction's columns.
-                        for (int row = 0; row < live; row++)
-                        {
-                            int time = direction == 0 ? step : sortedLengths[row] - 1 - step;
-                            ReadOnlySpan<T> dOut = dOutput.AsSpan((time * b + row) * width + direction * h, h);
-                            Span<T> dh = ws.dHidden.AsSpan(row * h, h);
-                            TensorPrimitives.Add(dh, dOut, dh);
-                        }
-                        cell.BackwardStep(ws, step, live);
-                        ws.SwapHiddenGradients();
-                    }
+                    cell.BackwardSteps(ws, stepGradients);
                 }
                 finally
                 {
+                    stepGradients.Clear();
                     ws.ReleasePacks();
                 }
 
+                // After step 0, ∂L/∂h_0 (and ∂L/∂c_0) is in the buffer of step −1.
                 for (int row = 0; row < b; row++)
                 {
-                    ws.dHidden.AsSpan(row * h, h).CopyTo(gradInitialHidden.Data.AsSpan((state * b + order[row]) * h, h));
-                    if (gradInitialCell is not null) ws.dCell.AsSpan(row * h, h).CopyTo(gradInitialCell.Data.AsSpan((state * b + order[row]) * h, h));
+                    ws.HiddenGradient(-1).AsSpan(row * h, h).CopyTo(gradInitialHidden.Data.AsSpan((state * b + order[row]) * h, h));
+                    if (gradInitialCell is not null) ws.CellGradient(-1).AsSpan(row * h, h).CopyTo(gradInitialCell.Data.AsSpan((state * b + order[row]) * h, h));
                 }
                 bool inputGradient = layer > 0 || InputRequiresGradient;
                 cell.FinishBackward(ws, inputGradient);
@@ -471,6 +457,45 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
                 source.AsSpan((sortedLengths[row] * b + row) * h, h).CopyTo(states.Data.AsSpan((state * b + order[row]) * h, h));
         }
         return states;
+    }
+
+    /// <summary>
+    /// What the backward steps of one layer and direction receive from outside the recurrence: ∂L/∂h_n
+    /// (and ∂L/∂c_n) for a sequence at its last step, and ∂L/∂output_t in the direction's columns at every
+    /// step. Row-local, so the threads that run parts of the batch call it for their own rows.
+    /// </summary>
+    private sealed class StepGradients(RecurrentLayer<T> layer) : IStepGradientSource<T>
+    {
+        private Tensor<T>? gradHidden, gradCell;
+        private int state, direction;
+
+        public void Set(Tensor<T>? gradHidden, Tensor<T>? gradCell, int state, int direction)
+        {
+            this.gradHidden = gradHidden; this.gradCell = gradCell; this.state = state; this.direction = direction;
+        }
+
+        public void Clear() => gradHidden = gradCell = null;
+
+        public void AddStepGradients(DirectionWorkspace<T> ws, int t, int first, int end)
+        {
+            int b = layer.batch, h = layer.Options.HiddenSize, width = layer.Options.OutputSize;
+            int liveNext = t + 1 < layer.steps ? layer.batchSizes[t + 1] : 0;
+            T[] dHidden = ws.HiddenGradient(t);
+            for (int row = first; row < end; row++)
+            {
+                Span<T> dh = dHidden.AsSpan(row * h, h);
+                // Sequences whose last step is this one start from ∂L/∂h_n (and ∂L/∂c_n).
+                if (row >= liveNext)
+                {
+                    SetStateRow(dh, gradHidden, state, layer.order[row], b, h);
+                    if (ws.HasCell) SetStateRow(ws.CellGradient(t).AsSpan(row * h, h), gradCell, state, layer.order[row], b, h);
+                }
+                // δh_t += ∂L/∂output_t for this direction's columns.
+                int time = direction == 0 ? t : layer.sortedLengths[row] - 1 - t;
+                ReadOnlySpan<T> dOut = layer.dOutput.AsSpan((time * b + row) * width + direction * h, h);
+                TensorPrimitives.Add(dh, dOut, dh);
+            }
+        }
     }
 
     private static void SetStateRow(Span<T> destination, Tensor<T>? states, int state, int originalRow, int b, int h)

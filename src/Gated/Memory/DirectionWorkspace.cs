@@ -50,10 +50,10 @@ internal sealed class DirectionWorkspace<T> where T : unmanaged, IFloatingPointI
     public T[] StepScratch = [];          // (B, H)       scratch for one step's backward
     public T[] dInputProjection = [];     // (T, B, G·H)  ∂L/∂(W_ih x_t + b_ih)
     public T[] dHiddenProjection = [];    // (T, B, G·H)  ∂L/∂(W_hh h_{t−1} + b_hh); the same array as dInputProjection unless the GRU needs both
-    public T[] dHidden = [];              // (B, H)       ∂L/∂h_t entering the step
-    public T[] dHiddenPrev = [];          // (B, H)       ∂L/∂h_{t−1} leaving the step
-    public T[] dCell = [];                // (B, H)       LSTM ∂L/∂c_t entering the step
-    public T[] dCellPrev = [];            // (B, H)       LSTM ∂L/∂c_{t−1} leaving the step
+    private T[] dHiddenEven = [];         // (B, H)       ∂L/∂h_t for even t (see HiddenGradient)
+    private T[] dHiddenOdd = [];          // (B, H)       ∂L/∂h_t for odd t, and ∂L/∂h_0's state (t = −1)
+    private T[] dCellEven = [];           // (B, H)       LSTM ∂L/∂c_t, even t
+    private T[] dCellOdd = [];            // (B, H)       LSTM ∂L/∂c_t, odd t
     public T[] dInput = [];               // (T, B, I)    ∂L/∂x_t
 
     /// <summary>
@@ -83,14 +83,14 @@ internal sealed class DirectionWorkspace<T> where T : unmanaged, IFloatingPointI
         {
             Grow(ref Cell, (steps + 1) * batch * h);
             Grow(ref CellActivation, steps * batch * h);
-            Grow(ref dCell, batch * h);
-            Grow(ref dCellPrev, batch * h);
+            Grow(ref dCellEven, batch * h);
+            Grow(ref dCellOdd, batch * h);
         }
         if (HasResetTerm) Grow(ref ResetTerm, steps * batch * h);
         Grow(ref StepProjection, batch * g);
         Grow(ref StepScratch, batch * h);
-        Grow(ref dHidden, batch * h);
-        Grow(ref dHiddenPrev, batch * h);
+        Grow(ref dHiddenEven, batch * h);
+        Grow(ref dHiddenOdd, batch * h);
     }
 
     /// <summary>Allocates the gradient buffers the backward pass needs (kept apart so inference never pays for them).</summary>
@@ -103,11 +103,17 @@ internal sealed class DirectionWorkspace<T> where T : unmanaged, IFloatingPointI
         Grow(ref dInput, Steps * Batch * InputSize);
     }
 
-    public void SwapHiddenGradients()
-    {
-        (dHidden, dHiddenPrev) = (dHiddenPrev, dHidden);
-        if (HasCell) (dCell, dCellPrev) = (dCellPrev, dCell);
-    }
+    /// <summary>
+    /// ∂L/∂h_t (B, H) during the backward pass: backward step t reads HiddenGradient(t) and writes
+    /// HiddenGradient(t − 1); after step 0, HiddenGradient(−1) holds ∂L/∂h_0. Two buffers serve all steps,
+    /// chosen by the parity of t rather than swapped after each step, so that parts of the batch running
+    /// their steps on different threads (<see cref="Cells.RecurrentCell{T}.BackwardSteps"/>) agree on them
+    /// without a common swap.
+    /// </summary>
+    public T[] HiddenGradient(int t) => (t & 1) == 0 ? dHiddenEven : dHiddenOdd;
+
+    /// <summary>∂L/∂c_t (B, H) of the LSTM, by the parity of t as <see cref="HiddenGradient"/>.</summary>
+    public T[] CellGradient(int t) => (t & 1) == 0 ? dCellEven : dCellOdd;
 
     private static void Grow<TElement>(ref TElement[] buffer, int length)
     {

@@ -7,12 +7,14 @@ using Gated.Tests.Kernels;
 namespace Gated.Tests.Layers;
 
 /// <summary>
-/// A time step split over threads by batch rows (each part does its rows' recurrent products and gate
-/// arithmetic) gives the same bits as the step on one thread, for every cell and convention, float and
-/// double, stacked, bidirectional, with variable lengths (the live rows shrink, so the parts change from
-/// step to step), an uneven number of rows per part and a hidden size that leaves edge columns. The
-/// thresholds are lowered so that these small layers split; 3 threads on a 2-core machine still run
-/// three parts.
+/// A pass split over threads by batch rows (each part does its rows' recurrent products and gate
+/// arithmetic) gives the same bits as the pass on one thread, for every cell and convention, float and
+/// double, stacked, bidirectional, an uneven number of rows per part and a hidden size that leaves edge
+/// columns; and for three patterns of lengths: all equal (every step runs in the split over whole
+/// sequences, <see cref="RecurrentCell{T}.ForwardSteps"/>), all long but a few (the first steps in that
+/// split, the rest split step by step) and ragged from the second step (split step by step only, the
+/// parts changing as the live rows shrink). The thresholds are lowered so that these small layers split;
+/// 3 threads on a 2-core machine still run three parts.
 /// </summary>
 [Collection(ComputeThreadsCollection.Name)]
 public sealed class StepRowSplitTests
@@ -79,22 +81,49 @@ public sealed class StepRowSplitTests
         foreach (int hidden in new[] { 37, 40 })
         {
             var options = CaseOptions[name](InputSize, hidden);
-            var one = Run<T>(options, threads: 1);
-            foreach (int threads in new[] { 2, 3 })
+            foreach (var (pattern, lengths) in LengthPatterns)
             {
-                var split = Run<T>(options, threads);
-                for (int i = 0; i < one.Count; i++)
-                    Assert.True(one[i].Values.AsSpan().SequenceEqual(split[i].Values),
-                        $"{name}, H = {hidden}: {one[i].Name} differs between 1 thread and {threads} threads split by rows");
+                var one = Run<T>(options, lengths, threads: 1);
+                foreach (int threads in new[] { 2, 3 })
+                {
+                    var split = Run<T>(options, lengths, threads);
+                    for (int i = 0; i < one.Count; i++)
+                        Assert.True(one[i].Values.AsSpan().SequenceEqual(split[i].Values),
+                            $"{name}, H = {hidden}, {pattern}: {one[i].Name} differs between 1 thread and {threads} threads split by rows");
+                }
             }
         }
     }
 
-    private static List<(string Name, T[] Values)> Run<T>(RecurrentOptions options, int threads) where T : unmanaged, IFloatingPointIeee754<T>
+    private const int Batch = 13;
+
+    private static readonly (string Pattern, int[] Lengths)[] LengthPatterns =
+    [
+        ("equal lengths", [.. Enumerable.Repeat(Steps, Batch)]),
+        ("three short sequences", [.. Enumerable.Range(0, Batch).Select(i => i % 5 == 2 ? Steps - 3 : Steps)]),
+        ("ragged", [Steps, .. Enumerable.Range(1, Batch - 1).Select(i => 1 + (i * 5) % Steps)]),
+    ];
+
+    [Theory]
+    [InlineData(0, Steps)]       // equal lengths: every step in the split over whole sequences
+    [InlineData(1, Steps - 3)]   // three short: the first Steps − 3 steps there, the rest step by step
+    [InlineData(2, 0)]           // ragged: step by step only (the second step has fewer live rows)
+    public void TheLengthPatternsReachBothKindsOfSplit(int pattern, int wholeSteps)
     {
-        const int batch = 13;
-        int[] lengths = [.. Enumerable.Range(0, batch).Select(i => 1 + (i * 5) % Steps)];
-        lengths[0] = Steps;
+        var layer = new RecurrentLayer<double>(CaseOptions["lstm"](InputSize, 37), seed: 1);
+        var cell = new LstmCell<double>(layer.Parameters, "_l0", InputSize, 37, new LstmOptions());
+        var ws = cell.CreateWorkspace();
+        ws.Resize(Steps, Batch);
+        int[] lengths = LengthPatterns[pattern].Lengths;
+        for (int t = 0; t < Steps; t++) ws.BatchSizes[t] = lengths.Count(l => l > t);
+        using var _ = new SplitSettings(threads: 2, threshold: 0, minimumRows: 1);
+        Assert.Equal(wholeSteps, cell.SequenceSplit(ws, out int parts));
+        Assert.Equal(2, parts);
+    }
+
+    private static List<(string Name, T[] Values)> Run<T>(RecurrentOptions options, int[] lengths, int threads) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        const int batch = Batch;
         var random = new Random(7);
         var input = Fill<T>(random, Steps, batch, options.InputSize);
         var gradOutput = Fill<T>(random, Steps, batch, options.OutputSize);
