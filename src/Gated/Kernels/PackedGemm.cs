@@ -470,6 +470,7 @@ internal static unsafe class PackedGemm
     {
         Debug.Assert(MicroRows == 6);
         int w = Vector256<T>.Count;
+        PrefetchTile(c, ldc, MicroRows);
         Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         T* ap = aPanel, bp = bPanel;
@@ -518,6 +519,7 @@ internal static unsafe class PackedGemm
     {
         Debug.Assert(rows <= 4);
         int w = Vector256<T>.Count;
+        PrefetchTile(c, ldc, 4);
         Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         T* ap = aPanel, bp = bPanel;
         for (int p = 0; p < kc; p++)
@@ -545,6 +547,25 @@ internal static unsafe class PackedGemm
         Vector256.Store(c20, tile + 2 * stride); Vector256.Store(c21, tile + 2 * stride + w);
         Vector256.Store(c30, tile + 3 * stride); Vector256.Store(c31, tile + 3 * stride + w);
         WriteEdge(tile, stride, c, ldc, rows, cols, overwrite);
+    }
+
+    /// <summary>
+    /// Asks for the rows of the C tile a micro-kernel will add to, before its depth loop: C is usually far
+    /// larger than the caches and read once per depth block, and a tile fetched only when the loop ends
+    /// stalls the kernel on a dozen misses. A hint only (prefetches do not fault), so the lines past a
+    /// narrow edge tile or below its last row cost nothing wrong.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchTile<T>(T* c, int ldc, int rows) where T : unmanaged
+    {
+        if (!Sse.IsSupported) return;
+        int last = 2 * Vector256<T>.Count - 1;
+        for (int r = 0; r < rows; r++)
+        {
+            T* row = c + (long)r * ldc;
+            Sse.Prefetch0(row);
+            Sse.Prefetch0(row + last);
+        }
     }
 
     /// <summary>Writes the valid rows × cols of a spilled tile (row stride <paramref name="stride"/>) into C.</summary>
