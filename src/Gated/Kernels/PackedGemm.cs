@@ -23,8 +23,9 @@ namespace Gated.Kernels;
 /// </code>
 /// <para>then adds the tile to C (or stores it, on the first depth block of a product that does not
 /// accumulate). Edge tiles are computed in full on zero-padded panels and only their valid part is
-/// written. A B panel (KC·NR values, 16 KB of floats) stays in L1 while the A micro-panels of a row
-/// block stream from L2.</para>
+/// written; the last rows of a block may instead go to a 4-row tile on 8 registers (<see cref="TileRows"/>).
+/// A B panel (KC·NR values, 16 KB of floats) stays in L1 while the A micro-panels of a row block stream
+/// from L2.</para>
 /// <para>Threads split the panels of op(B) or the rows of op(A), whichever repeats less packing (SplitByColumns): each output
 /// element is computed by one thread, in the same order, so results do not depend on the thread count.</para>
 /// </remarks>
@@ -206,10 +207,10 @@ internal static unsafe class PackedGemm
                         int j = panel * nr;
                         int cols = Math.Min(nr, n - j);
                         T* bPanel = bBlock + (long)(panel - panelStart) * kc * nr;
-                        for (int ir = 0; ir < mc; ir += MicroRows)
+                        for (int ir = 0, rows; ir < mc; ir += rows)
                         {
-                            int rows = Math.Min(MicroRows, mc - ir);
-                            if (rows <= 4)
+                            rows = TileRows(mc - ir);
+                            if (rows <= SmallTileRows)
                                 MicroKernel4(kc, aPack + (long)ir * kc, bPanel, c + (long)(ic + ir) * ldc + j, ldc, rows, cols, overwrite);
                             else
                                 MicroKernel(kc, aPack + (long)ir * kc, bPanel, c + (long)(ic + ir) * ldc + j, ldc, rows, cols, overwrite);
@@ -241,22 +242,43 @@ internal static unsafe class PackedGemm
         }
     }
 
+    /// <summary>Rows of the small micro-kernel's tile (<see cref="MicroKernel4{T}"/>), which is also the stride of its packed A panel.</summary>
+    public const int SmallTileRows = 4;
+
     /// <summary>
-    /// Packs rows [ic, ic + mc) and depth [pc, pc + kc) of op(A) into micro-panels of MR rows:
-    /// target[panel · kc · MR + p · MR + r] = op(A)[ic + panel · MR + r, pc + p], zero beyond row mc.
+    /// The rows of the next micro-tile of a row block when <paramref name="left"/> rows of it remain: whole
+    /// tiles of <see cref="MicroRows"/> (6) while they fit, except that a remainder of 1 or 2 rows after them
+    /// takes the last 6-row tile with it and the 7 or 8 rows run as two tiles of at most
+    /// <see cref="SmallTileRows"/>. So 32 rows are 6+6+6+6+4+4, not 6·5 + a 4-row tile half padding, which
+    /// matters when two threads each take 32 rows of a 64-row batch. Every tile gives each of its rows the
+    /// bits any other tile gives it (the same sums in the same order).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int TileRows(int left) => left is 7 or 8 ? SmallTileRows : Math.Min(MicroRows, left);
+
+    /// <summary>The stride of a packed A panel of a tile of <paramref name="rows"/> rows: the kernel it goes to reads that many values per depth step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int TileStride(int rows) => rows <= SmallTileRows ? SmallTileRows : MicroRows;
+
+    /// <summary>
+    /// Packs rows [ic, ic + mc) and depth [pc, pc + kc) of op(A) into one panel per micro-tile
+    /// (<see cref="TileRows"/>): the tile of rows [ir, ir + rows) starts at target[ir · kc] and holds
+    /// target[ir · kc + p · S + r] = op(A)[ic + ir + r, pc + p] for S = <see cref="TileStride"/>(rows),
+    /// zero for r ≥ rows. The padded panels end by row mc + 3 at most (never past <see cref="RowBlock"/> for mc ≤ MC).
     /// </summary>
     internal static void PackA<T>(bool transA, int mc, int kc, T* a, int lda, int ic, int pc, T* target)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int ir = 0; ir < mc; ir += MicroRows)
+        for (int ir = 0, rows; ir < mc; ir += rows)
         {
-            int rows = Math.Min(MicroRows, mc - ir);
+            rows = TileRows(mc - ir);
+            int stride = TileStride(rows);
             T* panel = target + (long)ir * kc;
-            if (transA && rows == MicroRows)
+            if (transA && rows == stride)
             {
-                // op(A)[i, p] = A[p, i]: row p of A holds the MR values contiguously; one block copy each.
+                // op(A)[i, p] = A[p, i]: row p of A holds the tile's values contiguously; one block copy each.
                 for (int p = 0; p < kc; p++)
-                    Unsafe.CopyBlockUnaligned(panel + p * MicroRows, a + (long)(pc + p) * lda + ic + ir, (uint)(MicroRows * sizeof(T)));
+                    Unsafe.CopyBlockUnaligned(panel + p * stride, a + (long)(pc + p) * lda + ic + ir, (uint)(stride * sizeof(T)));
             }
             else if (!transA && rows == MicroRows && typeof(T) == typeof(float) && Sse.IsSupported)
             {
@@ -264,29 +286,29 @@ internal static unsafe class PackedGemm
             }
             else if (transA)
             {
-                // op(A)[i, p] = A[p, i]: row p of A holds the MR values contiguously.
+                // op(A)[i, p] = A[p, i]: row p of A holds the tile's values contiguously.
                 for (int p = 0; p < kc; p++)
                 {
                     T* source = a + (long)(pc + p) * lda + ic + ir;
-                    T* dst = panel + p * MicroRows;
+                    T* dst = panel + p * stride;
                     int r = 0;
                     for (; r < rows; r++) dst[r] = source[r];
-                    for (; r < MicroRows; r++) dst[r] = T.Zero;
+                    for (; r < stride; r++) dst[r] = T.Zero;
                 }
             }
             else
             {
-                for (int r = 0; r < MicroRows; r++)
+                for (int r = 0; r < stride; r++)
                 {
                     T* dst = panel + r;
                     if (r < rows)
                     {
                         T* source = a + (long)(ic + ir + r) * lda + pc;
-                        for (int p = 0; p < kc; p++) dst[p * MicroRows] = source[p];
+                        for (int p = 0; p < kc; p++) dst[p * stride] = source[p];
                     }
                     else
                     {
-                        for (int p = 0; p < kc; p++) dst[p * MicroRows] = T.Zero;
+                        for (int p = 0; p < kc; p++) dst[p * stride] = T.Zero;
                     }
                 }
             }
@@ -509,9 +531,9 @@ internal static unsafe class PackedGemm
     }
 
     /// <summary>
-    /// The tile of an edge micro-panel with at most 4 live rows (a batch of 4 sequences, the last rows
-    /// of a block): the same loop on 8 accumulators, so no multiply-adds are spent on padding rows 5 and 6.
-    /// Reads the same MR-strided A panel.
+    /// The tile of at most 4 rows (<see cref="TileRows"/>: a batch of 4 sequences, the last rows of a
+    /// block): the same loop on 8 accumulators, so no multiply-adds are spent on padding rows 5 and 6.
+    /// Reads an A panel packed with stride <see cref="SmallTileRows"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MicroKernel4<T>(int kc, T* aPanel, T* bPanel, T* c, int ldc, int rows, int cols, bool overwrite)
@@ -529,7 +551,7 @@ internal static unsafe class PackedGemm
             av = Vector256.Create(ap[1]); c10 = MultiplyAdd(av, b0, c10); c11 = MultiplyAdd(av, b1, c11);
             av = Vector256.Create(ap[2]); c20 = MultiplyAdd(av, b0, c20); c21 = MultiplyAdd(av, b1, c21);
             av = Vector256.Create(ap[3]); c30 = MultiplyAdd(av, b0, c30); c31 = MultiplyAdd(av, b1, c31);
-            ap += MicroRows;
+            ap += SmallTileRows;
             bp += 2 * w;
         }
         if (rows == 4 && cols == 2 * w)

@@ -11,7 +11,7 @@ namespace Gated.Tests.Kernels;
 [Collection(ComputeThreadsCollection.Name)]
 public sealed class PackedGemmTests
 {
-    private static readonly int[] RowSizes = [4, 5, 6, 7, 13, PackedGemm.RowBlock - 1, PackedGemm.RowBlock, PackedGemm.RowBlock + 1, 2 * PackedGemm.RowBlock + 7];
+    private static readonly int[] RowSizes = [4, 5, 6, 7, 8, 13, 14, 32, PackedGemm.RowBlock - 1, PackedGemm.RowBlock, PackedGemm.RowBlock + 1, 2 * PackedGemm.RowBlock + 7];
     private static readonly int[] ColumnSizes = [1, 7, 8, 9, 15, 16, 17, 33, 100];
     private static readonly int[] DepthSizes = [1, 2, 46, PackedGemm.DepthBlock - 1, PackedGemm.DepthBlock, PackedGemm.DepthBlock + 1, 2 * PackedGemm.DepthBlock + 3];
 
@@ -105,7 +105,7 @@ public sealed class PackedGemmTests
     {
         var random = new Random(14);
         foreach (bool transA in new[] { false, true })
-        foreach (int mc in new[] { 1, 5, 6, 7, 12, 13, PackedGemm.RowBlock })
+        foreach (int mc in new[] { 1, 2, 5, 6, 7, 8, 12, 13, 14, PackedGemm.RowBlock - 2, PackedGemm.RowBlock })
         foreach (int kc in new[] { 1, 3, 4, 5, 46, PackedGemm.DepthBlock })
         {
             const int ic = 2, pc = 3;
