@@ -62,13 +62,31 @@ internal abstract class RecurrentCell<T> where T : unmanaged, IFloatingPointIeee
     /// <summary>Creates a workspace with the buffers this cell needs.</summary>
     public abstract DirectionWorkspace<T> CreateWorkspace();
 
-    /// <summary>All steps at once, before the time loop: InputProjection = X · W_ihᵀ + b_ih, rows (T·B, G·H).</summary>
+    /// <summary>
+    /// All steps at once, before the time loop: InputProjection = X · W_ihᵀ, rows (T·B, G·H). The bias b_ih
+    /// is added to each live row at its own step, just before the cell reads it (<see cref="StepForwardRows"/>):
+    /// there the row is in cache and on the thread that computes the step, where a pass over the whole
+    /// projection here would be a single-threaded trip through memory. Same sum, same bits.
+    /// </summary>
     public void ProjectInputs(DirectionWorkspace<T> ws)
     {
         int rows = ws.Steps * ws.Batch, g = GateWidth;
         Span<T> projection = ws.InputProjection.AsSpan(0, rows * g);
         Gemm.Multiply(false, true, rows, g, InputSize, ws.Input, InputSize, Values(WeightIh, g * InputSize), InputSize, projection, g, accumulate: false);
-        if (BiasIh >= 0) AddRowVector(projection, rows, Values(BiasIh, g));
+    }
+
+    /// <summary>
+    /// The forward step of rows [<paramref name="first"/>, <paramref name="end"/>): completes their input
+    /// projections, InputProjection[t, row] += b_ih, then runs the cell's <see cref="ForwardRows"/>.
+    /// </summary>
+    private void StepForwardRows(DirectionWorkspace<T> ws, int t, int batch, int first, int end)
+    {
+        if (BiasIh >= 0)
+        {
+            int g = GateWidth;
+            AddRowVector(ws.InputProjection.AsSpan((t * ws.Batch + first) * g, (end - first) * g), end - first, Values(BiasIh, g));
+        }
+        ForwardRows(ws, t, batch, first, end);
     }
 
     /// <summary>
@@ -79,7 +97,7 @@ internal abstract class RecurrentCell<T> where T : unmanaged, IFloatingPointIeee
     public void ForwardStep(DirectionWorkspace<T> ws, int t, int batch)
     {
         int parts = RowParts(batch);
-        if (parts <= 1) ForwardRows(ws, t, batch, 0, batch);
+        if (parts <= 1) StepForwardRows(ws, t, batch, 0, batch);
         else StepRowsJob.Run(this, ws, t, batch, parts, backward: false);
     }
 
@@ -216,7 +234,7 @@ internal abstract class RecurrentCell<T> where T : unmanaged, IFloatingPointIeee
             int first = (int)((long)batch * part / parts), end = (int)((long)batch * (part + 1) / parts);
             if (first >= end) return;
             if (backward) cell!.BackwardRows(ws!, t, batch, first, end);
-            else cell!.ForwardRows(ws!, t, batch, first, end);
+            else cell!.StepForwardRows(ws!, t, batch, first, end);
         }
     }
 
@@ -260,7 +278,7 @@ internal abstract class RecurrentCell<T> where T : unmanaged, IFloatingPointIeee
             if (first >= end) return;
             if (gradients is null)
             {
-                for (int t = 0; t < whole; t++) cell!.ForwardRows(ws, t, batch, first, end);
+                for (int t = 0; t < whole; t++) cell!.StepForwardRows(ws, t, batch, first, end);
                 return;
             }
             for (int t = whole - 1; t >= 0; t--)

@@ -145,7 +145,7 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
         // Input, sorted by decreasing length and time-major, zero at padded steps.
         int inputSize = o.InputSize;
         Grow(ref sortedInput, t * b * inputSize);
-        Array.Clear(sortedInput, 0, t * b * inputSize);
+        ClearPaddedSteps(sortedInput, inputSize);
         for (int row = 0; row < b; row++)
             for (int step = 0; step < sortedLengths[row]; step++)
                 InputRow(input, step, order[row]).CopyTo(sortedInput.AsSpan((step * b + row) * inputSize, inputSize));
@@ -164,7 +164,7 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
             }
             Grow(ref layerOutputs[layer], t * b * width);
             T[] output = layerOutputs[layer];
-            Array.Clear(output, 0, t * b * width);
+            ClearPaddedSteps(output, width);
             for (int direction = 0; direction < d; direction++)
             {
                 var cell = cells[layer * d + direction];
@@ -172,8 +172,8 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
                 ws.Resize(t, b);
                 batchSizes.AsSpan(0, t).CopyTo(ws.BatchSizes);
                 CopyInDirection(layerInput, layerInputSize, ws.Input, direction, accumulate: false);
-                Array.Clear(ws.Hidden, 0, (t + 1) * b * h);
-                if (ws.HasCell) Array.Clear(ws.Cell, 0, (t + 1) * b * h);
+                ClearUnwrittenStates(ws.Hidden, ws.BatchSizes);
+                if (ws.HasCell) ClearUnwrittenStates(ws.Cell, ws.BatchSizes);
                 int state = layer * d + direction;
                 for (int row = 0; row < b; row++)
                 {
@@ -521,17 +521,48 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
     private Tensor<T> ToUserLayout(T[] sorted, int n, Tensor<T>? reuse)
     {
         int t = steps, b = batch;
-        var result = Options.BatchFirst ? Reusable(reuse, b, t, n) : Reusable(reuse, t, b, n);
+        bool batchFirst = Options.BatchFirst;
+        // Every entry is written below (a copy or a zero), so a reused tensor is not cleared first.
+        var result = reuse is not null && (batchFirst ? reuse.HasShape(b, t, n) : reuse.HasShape(t, b, n)) ? reuse
+            : batchFirst ? new Tensor<T>(b, t, n) : new Tensor<T>(t, b, n);
         for (int row = 0; row < b; row++)
         {
             int original = order[row];
-            for (int step = 0; step < sortedLengths[row]; step++)
+            for (int step = 0; step < t; step++)
             {
-                int index = Options.BatchFirst ? (original * t + step) : (step * b + original);
-                sorted.AsSpan((step * b + row) * n, n).CopyTo(result.Data.AsSpan(index * n, n));
+                Span<T> target = result.Data.AsSpan((batchFirst ? (original * t + step) : (step * b + original)) * n, n);
+                if (step < sortedLengths[row]) sorted.AsSpan((step * b + row) * n, n).CopyTo(target);
+                else target.Clear();
             }
         }
         return result;
+    }
+
+    /// <summary>
+    /// Zeroes the padded steps (step ≥ the row's length) of a sorted, time-major (T, B, n) buffer, the
+    /// entries nothing else writes: clearing the whole buffer first would be a second trip through memory.
+    /// </summary>
+    private void ClearPaddedSteps(T[] sorted, int n)
+    {
+        for (int row = 0; row < batch; row++)
+            for (int step = sortedLengths[row]; step < steps; step++)
+                Array.Clear(sorted, (step * batch + row) * n, n);
+    }
+
+    /// <summary>
+    /// Zeroes what the steps of a pass do not write in a (T+1, B, H) state buffer: all of block 0 (the
+    /// initial state, copied in afterwards where given) and, in block s + 1, the rows not live at step s.
+    /// The steps write every live row, so the buffer ends as if cleared whole first.
+    /// </summary>
+    private void ClearUnwrittenStates(T[] states, int[] batchSizes)
+    {
+        int b = batch, h = Options.HiddenSize;
+        Array.Clear(states, 0, b * h);
+        for (int step = 0; step < steps; step++)
+        {
+            int live = batchSizes[step];
+            if (live < b) Array.Clear(states, ((step + 1) * b + live) * h, (b - live) * h);
+        }
     }
 
     private static void Grow<TElement>(ref TElement[] buffer, int length)

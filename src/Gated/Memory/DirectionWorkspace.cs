@@ -40,7 +40,7 @@ internal sealed class DirectionWorkspace<T> where T : unmanaged, IFloatingPointI
 
     public int[] BatchSizes = [];         // (T)          live rows at each step
     public T[] Input = [];                // (T, B, I)    x_t as this direction reads it (reversed within length for the reverse direction)
-    public T[] InputProjection = [];      // (T, B, G·H)  W_ih x_t + b_ih
+    public T[] InputProjection = [];      // (T, B, G·H)  W_ih x_t; + b_ih once the row's step has begun
     public T[] Gates = [];                // (T, B, G·H)  activated gates, in the cell's row order
     public T[] Hidden = [];               // (T+1, B, H)  Hidden[0] = h_0, Hidden[t+1] = h_t
     public T[] Cell = [];                 // (T+1, B, H)  LSTM cell state, Cell[0] = c_0
