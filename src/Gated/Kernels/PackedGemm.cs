@@ -352,6 +352,53 @@ internal static unsafe class PackedGemm
     }
 
     /// <summary>
+    /// The float panel of 16 whole columns of op(B) = Bᵀ (B stored row-major, the 16 rows from
+    /// <paramref name="rows"/>): target[p · 16 + jj] = rows[jj · ldb + p] for p in [0, kc). Blocks of 8 rows
+    /// × 8 depth steps are transposed in registers (unpack, shuffle, swap of 128-bit halves) and stored as
+    /// 8 contiguous values per depth step, instead of one value per 64-byte stride; the remaining depth
+    /// steps one value at a time. Only moves values: the same layout as the scalar loop.
+    /// </summary>
+    private static void PackTransposedPanel(float* rows, int ldb, int kc, float* target)
+    {
+        const int nr = 16;
+        int p = 0;
+        for (; p + 8 <= kc; p += 8)
+        {
+            for (int half = 0; half < nr; half += 8)
+            {
+                float* r = rows + (long)half * ldb + p;
+                Vector256<float> r0 = Avx.LoadVector256(r), r1 = Avx.LoadVector256(r + ldb);
+                Vector256<float> r2 = Avx.LoadVector256(r + 2L * ldb), r3 = Avx.LoadVector256(r + 3L * ldb);
+                Vector256<float> r4 = Avx.LoadVector256(r + 4L * ldb), r5 = Avx.LoadVector256(r + 5L * ldb);
+                Vector256<float> r6 = Avx.LoadVector256(r + 6L * ldb), r7 = Avx.LoadVector256(r + 7L * ldb);
+                // Within each 128-bit half: pairs, then quadruples of rows for each depth step.
+                Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
+                Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+                Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5);
+                Vector256<float> t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+                Vector256<float> s0 = Avx.Shuffle(t0, t2, 0x44), s1 = Avx.Shuffle(t0, t2, 0xEE);
+                Vector256<float> s2 = Avx.Shuffle(t1, t3, 0x44), s3 = Avx.Shuffle(t1, t3, 0xEE);
+                Vector256<float> s4 = Avx.Shuffle(t4, t6, 0x44), s5 = Avx.Shuffle(t4, t6, 0xEE);
+                Vector256<float> s6 = Avx.Shuffle(t5, t7, 0x44), s7 = Avx.Shuffle(t5, t7, 0xEE);
+                // s_q (q < 4) holds rows 0–3 at depth step q in its lower half and step q + 4 in its upper half;
+                // s_(q+4) the same for rows 4–7. Joining halves gives each depth step's 8 values.
+                float* d = target + p * nr + half;
+                Avx.Store(d, Avx.Permute2x128(s0, s4, 0x20));
+                Avx.Store(d + nr, Avx.Permute2x128(s1, s5, 0x20));
+                Avx.Store(d + 2 * nr, Avx.Permute2x128(s2, s6, 0x20));
+                Avx.Store(d + 3 * nr, Avx.Permute2x128(s3, s7, 0x20));
+                Avx.Store(d + 4 * nr, Avx.Permute2x128(s0, s4, 0x31));
+                Avx.Store(d + 5 * nr, Avx.Permute2x128(s1, s5, 0x31));
+                Avx.Store(d + 6 * nr, Avx.Permute2x128(s2, s6, 0x31));
+                Avx.Store(d + 7 * nr, Avx.Permute2x128(s3, s7, 0x31));
+            }
+        }
+        for (; p < kc; p++)
+            for (int jj = 0; jj < nr; jj++)
+                target[p * nr + jj] = rows[(long)jj * ldb + p];
+    }
+
+    /// <summary>
     /// Packs depth [pc, pc + kc) and columns [columnStart, columnEnd) of op(B) into panels of NR columns:
     /// target[panel · kc · NR + p · NR + jj] = op(B)[pc + p, columnStart + panel · NR + jj], zero beyond columnEnd.
     /// </summary>
@@ -363,7 +410,11 @@ internal static unsafe class PackedGemm
         {
             int cols = Math.Min(nr, columnEnd - j0);
             T* panel = target + (long)(j0 - columnStart) * kc;
-            if (transB)
+            if (transB && cols == nr && typeof(T) == typeof(float) && Avx.IsSupported)
+            {
+                PackTransposedPanel((float*)b + (long)j0 * ldb + pc, ldb, kc, (float*)panel);
+            }
+            else if (transB)
             {
                 // op(B)[p, j] = B[j, p]: read each row of B contiguously, write with stride NR.
                 for (int jj = 0; jj < nr; jj++)

@@ -128,6 +128,72 @@ public sealed class PackedGemmTests
         }
     }
 
+    /// <summary>
+    /// The packing of B against its definition, target[panel · kc · NR + p · NR + jj] = op(B)[pc + p,
+    /// columnStart + panel · NR + jj] and zero past columnEnd: float takes the vectorised copies (an 8 × 8
+    /// register transpose for Bᵀ, vector copies for B) on whole panels and the scalar loops on edge panels.
+    /// </summary>
+    [Fact]
+    public unsafe void PackingOfBLaysOutOpBByItsDefinition()
+    {
+        var random = new Random(15);
+        int nr = PackedGemm.PanelWidth<float>();
+        foreach (bool transB in new[] { false, true })
+        foreach (var (columnStart, columnEnd) in new[] { (0, 16), (0, 17), (16, 48), (5, 40), (0, 1) })
+        foreach (int kc in new[] { 1, 7, 8, 9, 46, PackedGemm.DepthBlock })
+        {
+            const int pc = 3;
+            int n = columnEnd + 2;
+            int rows = transB ? n : pc + kc, cols = transB ? pc + kc + 1 : n;
+            float[] source = [.. Enumerable.Range(0, rows * cols).Select(_ => (float)(random.NextDouble() * 2 - 1))];
+            int panels = (columnEnd - columnStart + nr - 1) / nr;
+            var packed = new float[panels * nr * kc];
+            Array.Fill(packed, float.NaN);
+            fixed (float* b = source, target = packed)
+                PackedGemm.PackB(transB, kc, columnStart, columnEnd, b, cols, pc, target);
+            for (int panel = 0; panel < panels; panel++)
+                for (int p = 0; p < kc; p++)
+                    for (int jj = 0; jj < nr; jj++)
+                    {
+                        int column = columnStart + panel * nr + jj;
+                        float expected = column >= columnEnd ? 0f : transB ? source[column * cols + pc + p] : source[(pc + p) * cols + column];
+                        float actual = packed[(panel * kc + p) * nr + jj];
+                        Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(actual),
+                            $"transB={transB} columns [{columnStart}, {columnEnd}) kc={kc}: op(B)[{pc + p}, {column}] packed as {actual}, expected {expected}");
+                    }
+        }
+    }
+
+    [Fact]
+    public void APackSplitOverThreadsIsTheSameAsOnOne()
+    {
+        var random = new Random(16);
+        int saved = ComputeThreads.Count;
+        try
+        {
+            foreach (bool transB in new[] { false, true })
+            foreach (var (k, n) in new[] { (600, 700), (1024, 3072), (300, 1000) })
+            {
+                Assert.True((long)k * n >= PackedMatrix<float>.ParallelMinimumValues, "the pack must be large enough to split");
+                float[] b = Fill<float>(random, k * n);
+                float[]? first = null;
+                foreach (int threads in new[] { 1, 2, 3 })
+                {
+                    ComputeThreads.Count = threads;
+                    var packed = new PackedMatrix<float>();
+                    packed.Pack(transB, k, n, b, transB ? k : n);
+                    float[] data = packed.Data[..(packed.PaddedColumns * k)];
+                    if (first is null) first = data;
+                    else Assert.True(first.AsSpan().SequenceEqual(data), $"{threads} threads pack differently from 1 (k={k} n={n} transB={transB})");
+                }
+            }
+        }
+        finally
+        {
+            ComputeThreads.Count = saved;
+        }
+    }
+
     [Fact]
     public void ResultsAreIdenticalWhateverTheThreadCount()
     {
